@@ -1,0 +1,108 @@
+"""Spanwise's one settings object.
+
+Values come, highest precedence first, from the arguments a caller passes, ``SPANWISE_*``
+environment variables, a ``.env`` file, and an optional TOML config file (``--config`` or
+``SPANWISE_CONFIG``). Nothing reads settings at import time: build a ``Settings`` and pass it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SPANWISE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    config_file: ClassVar[Path | None] = None
+
+    data_dir: Path = Field(
+        default=Path(".spanwise"),
+        description="Where Spanwise keeps its stores, caches and pulled spans.",
+    )
+
+    # Grafana Tempo
+    tempo_url: str | None = Field(default=None, description="Tempo's HTTP API, e.g. http://localhost:3200")
+    tempo_tenant: str | None = Field(
+        default=None, description="X-Scope-OrgID; 'a|b' queries several tenants at once."
+    )
+    tempo_token: SecretStr | None = Field(default=None, description="Bearer token for Tempo.")
+    tempo_username: str | None = None
+    tempo_password: SecretStr | None = None
+    tempo_connect_timeout_s: float = 5.0
+    tempo_read_timeout_s: float = 30.0
+    tempo_max_retries: int = Field(default=4, ge=0)
+    tempo_concurrency: int = Field(default=8, ge=1, description="Parallel by-id fetches.")
+    tempo_search_limit: int = Field(default=500, ge=1, description="Traces per search slice.")
+
+    # Language model (OpenAI or any OpenAI-compatible server)
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SPANWISE_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+    )
+    model_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SPANWISE_MODEL_BASE_URL", "OPENAI_BASE_URL", "model_base_url"),
+        description="An OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp server, LM Studio.",
+    )
+    model_name: str = "gpt-4o-mini"
+    model_timeout_s: float = 60.0
+    model_max_retries: int = 2
+
+    # The Spanwise server
+    host: str = "127.0.0.1"
+    port: int = 8765
+    max_request_bytes: int = Field(
+        default=16 * 1024 * 1024, description="Largest request body, after gzip decompression."
+    )
+
+    @property
+    def model_configured(self) -> bool:
+        return self.openai_api_key is not None or self.model_base_url is not None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if cls.config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls.config_file))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from the environment, an optional TOML file and explicit overrides.
+
+    Overrides that are ``None`` are ignored, so CLI options that were not given fall through
+    to the environment and the file.
+    """
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file {config_file} does not exist")
+
+    class _FileSettings(Settings):
+        pass
+
+    _FileSettings.config_file = config_file
+
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings.model_validate(_FileSettings(**given).model_dump())
