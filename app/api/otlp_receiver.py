@@ -44,7 +44,9 @@ def otlp_router(pipeline: SpanPipeline, max_body_bytes: int) -> APIRouter:
         try:
             body = await _read_bounded(request, max_body_bytes)
         except _TooLarge:
-            return _status(413, _RESOURCE_EXHAUSTED, f"body is over {max_body_bytes} bytes", protobuf)
+            return _status(
+                413, _RESOURCE_EXHAUSTED, f"body is over {max_body_bytes} bytes", protobuf
+            )
         try:
             batch: DecodedBatch = await run_in_threadpool(
                 decode_body,

@@ -99,5 +99,7 @@ class IngestSummary:
             "batches": self.batches,
             "first_start_unix_nano": self.first_start_unix_nano,
             "last_end_unix_nano": self.last_end_unix_nano,
-            "services": [s.as_dict() for s in sorted(self.services.values(), key=lambda s: s.service)],
+            "services": [
+                s.as_dict() for s in sorted(self.services.values(), key=lambda s: s.service)
+            ],
         }

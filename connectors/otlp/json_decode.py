@@ -120,10 +120,10 @@ def _span(
     if end < start:
         raise _BadSpan("endTimeUnixNano", "before startTimeUnixNano")
     kind = raw.kind
-    if kind.__class__ is int:
-        span_kind = _KINDS_BY_NUMBER[kind] if 0 <= kind < 6 else SpanKind.UNSPECIFIED  # type: ignore[operator]
+    if isinstance(kind, int):
+        span_kind = _KINDS_BY_NUMBER[kind] if 0 <= kind < 6 else SpanKind.UNSPECIFIED
     else:
-        found = _KIND_NAMES.get(kind)  # type: ignore[call-overload]
+        found = _KIND_NAMES.get(kind)
         if found is None:
             raise _BadSpan("kind", f"unknown span kind {kind!r}")
         span_kind = found
@@ -133,12 +133,12 @@ def _span(
     if status is not None:
         status_message = status.message
         code = status.code
-        if code.__class__ is int:
-            if not 0 <= code <= 2:  # type: ignore[operator]
+        if isinstance(code, int):
+            if not 0 <= code <= 2:
                 raise _BadSpan("status.code", f"unknown status code {code}")
-            status_code = _STATUS_BY_NUMBER[code]  # type: ignore[index]
+            status_code = _STATUS_BY_NUMBER[code]
         elif code:
-            found_status = _STATUS_NAMES.get(code)  # type: ignore[call-overload]
+            found_status = _STATUS_NAMES.get(code)
             if found_status is None:
                 raise _BadSpan("status.code", f"unknown status code {code!r}")
             status_code = found_status
@@ -173,16 +173,16 @@ def _id(raw: str, hex_len: int, field: str) -> str:
 
 
 def _uint64(raw: int | str, field: str) -> int:
-    if raw.__class__ is int:
+    if isinstance(raw, int):
         value = raw
     else:
         try:
             value = int(raw)
         except ValueError:
             raise _BadSpan(field, f"{raw!r} is not an integer") from None
-    if not 0 <= value < 1 << 64:  # type: ignore[operator]
+    if not 0 <= value < 1 << 64:
         raise _BadSpan(field, f"{raw!r} is outside the unsigned 64-bit range")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _event(raw: js.Event, index: int) -> SpanEvent:
@@ -218,12 +218,14 @@ def _any_value(value: js.AnyValue, key: str) -> Any:
         return value.stringValue
     if value.intValue is not None:
         raw_int = value.intValue
-        if raw_int.__class__ is int:
+        if isinstance(raw_int, int):
             return raw_int
         try:
             return int(raw_int)
         except ValueError:
-            raise _BadSpan(f"attributes[{key}]", f"intValue {raw_int!r} is not an integer") from None
+            raise _BadSpan(
+                f"attributes[{key}]", f"intValue {raw_int!r} is not an integer"
+            ) from None
     if value.boolValue is not None:
         return value.boolValue
     if value.doubleValue is not None:

@@ -94,7 +94,7 @@ class TempoTrace(msgspec.Struct):
 
 
 class TracesDocument(msgspec.Struct):
-    """Any of: OTLP's ``{"resourceSpans"}``, Tempo v1's ``{"batches"}``, Tempo v2's ``{"trace"}``."""
+    """One of OTLP's ``{"resourceSpans"}``, Tempo v1's ``{"batches"}``, v2's ``{"trace"}``."""
 
     resourceSpans: list[ResourceSpans] | None = None
     batches: list[ResourceSpans] | None = None

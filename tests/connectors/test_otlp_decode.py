@@ -50,7 +50,9 @@ def document(*spans: dict[str, Any], resource: list[Any] | None = None) -> bytes
                         "attributes": resource
                         or [{"key": "service.name", "value": {"stringValue": "checkout"}}]
                     },
-                    "scopeSpans": [{"scope": {"name": "lib", "version": "1.0"}, "spans": list(spans)}],
+                    "scopeSpans": [
+                        {"scope": {"name": "lib", "version": "1.0"}, "spans": list(spans)}
+                    ],
                 }
             ]
         }
@@ -141,7 +143,9 @@ def test_status_forms(status: dict[str, Any], expected: StatusCode) -> None:
 
 
 def test_timestamps_as_numbers_or_strings() -> None:
-    doc = document(otlp_span(startTimeUnixNano=1544712660000000000, endTimeUnixNano="1544712660000000001"))
+    doc = document(
+        otlp_span(startTimeUnixNano=1544712660000000000, endTimeUnixNano="1544712660000000001")
+    )
     (span,) = decode_otlp_json(doc).spans
     assert span.duration_ns == 1
 
@@ -210,7 +214,7 @@ def test_tempo_protobuf_equals_its_json(which: str, version: str) -> None:
     [
         (b"{", "$", "not valid JSON"),
         (b"[]", "$", "Expected `object`"),
-        (b"{}", "$", "no \"resourceSpans\""),
+        (b"{}", "$", 'no "resourceSpans"'),
         (b'{"resourceSpans": {}}', "resourceSpans", "Expected `array"),
         (
             b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"kind": {}}]}]}]}',
@@ -280,7 +284,9 @@ def test_protobuf_bad_span_is_rejected_alone() -> None:
         span.end_time_unix_nano = 2
     batch = decode_otlp_protobuf(request.SerializeToString())
     assert [s.span_id for s in batch.spans] == ["0101010101010101"]
-    assert str(batch.rejected[0]) == "resourceSpans[0].scopeSpans[0].spans[1].spanId: 3 bytes, not 8"
+    assert (
+        str(batch.rejected[0]) == "resourceSpans[0].scopeSpans[0].spans[1].spanId: 3 bytes, not 8"
+    )
 
 
 @pytest.mark.parametrize("garbage", [b"\xff\xff\xff", b"\x0a\x05ab", b"not protobuf at all"])

@@ -28,7 +28,9 @@ scalars = (
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 attributes = st.dictionaries(st.text(max_size=12), values, max_size=5)
@@ -96,12 +98,28 @@ def test_random_bytes_never_crash_the_protobuf_decoder(data: bytes) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 otlp_keys = st.sampled_from(
-    ["resourceSpans", "scopeSpans", "spans", "traceId", "spanId", "kind", "attributes",
-     "value", "intValue", "status", "code", "events", "links", "startTimeUnixNano"]
+    [
+        "resourceSpans",
+        "scopeSpans",
+        "spans",
+        "traceId",
+        "spanId",
+        "kind",
+        "attributes",
+        "value",
+        "intValue",
+        "status",
+        "code",
+        "events",
+        "links",
+        "startTimeUnixNano",
+    ]
 )
 
 
@@ -111,8 +129,9 @@ def otlp_like_documents(draw: st.DrawFn) -> bytes:
     node = draw(
         st.recursive(
             json_values,
-            lambda inner: st.lists(inner, max_size=3)
-            | st.dictionaries(otlp_keys, inner, max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(otlp_keys, inner, max_size=4)
+            ),
             max_leaves=15,
         )
     )

@@ -49,7 +49,9 @@ def checkout_spans() -> list:
     return decode_otlp_json((TEMPO / "trace_v2_checkout_ok.json").read_bytes()).spans
 
 
-def test_json_body_is_accepted_and_reaches_the_pipeline(client: TestClient, recorder: Recorder) -> None:
+def test_json_body_is_accepted_and_reaches_the_pipeline(
+    client: TestClient, recorder: Recorder
+) -> None:
     spans = checkout_spans()
     answer = client.post(
         "/v1/traces", content=encode_otlp_json(spans), headers={"content-type": "application/json"}
@@ -75,8 +77,11 @@ def test_gzip_protobuf_body_gets_a_protobuf_answer(client: TestClient, recorder:
 
 
 def test_summary_counts_what_arrived(client: TestClient) -> None:
-    client.post("/v1/traces", content=encode_otlp_json(checkout_spans()),
-                headers={"content-type": "application/json"})
+    client.post(
+        "/v1/traces",
+        content=encode_otlp_json(checkout_spans()),
+        headers={"content-type": "application/json"},
+    )
     summary = client.get("/api/ingest/summary").json()
     assert summary["spans"] == 28 and summary["traces"] == 1
     assert {s["service"] for s in summary["services"]} >= {"frontend", "checkout"}
@@ -113,8 +118,12 @@ def test_batch_with_only_bad_spans_is_a_400(client: TestClient, recorder: Record
         (b"{}", {"content-type": "text/plain"}, 415, "not OTLP"),
         (b"{}", {"content-type": "application/json", "content-encoding": "zstd"}, 415, "gzip"),
         (b"x" * (LIMIT + 1), {"content-type": "application/json"}, 413, "over"),
-        (gzip.compress(b" " * (LIMIT * 20)), {"content-type": "application/json",
-                                              "content-encoding": "gzip"}, 413, "limit"),
+        (
+            gzip.compress(b" " * (LIMIT * 20)),
+            {"content-type": "application/json", "content-encoding": "gzip"},
+            413,
+            "limit",
+        ),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(
@@ -126,7 +135,9 @@ def test_bad_requests_get_a_clear_4xx(
 
 
 def test_protobuf_errors_are_google_rpc_status_in_protobuf(client: TestClient) -> None:
-    answer = client.post("/v1/traces", content=b"\xff\xfe", headers={"content-type": "application/x-protobuf"})
+    answer = client.post(
+        "/v1/traces", content=b"\xff\xfe", headers={"content-type": "application/x-protobuf"}
+    )
     assert answer.status_code == 400
     assert answer.headers["content-type"] == "application/x-protobuf"
     assert answer.content[:2] == b"\x08\x03"  # field 1 (code) = 3, INVALID_ARGUMENT
@@ -142,13 +153,21 @@ def test_chunked_body_over_the_limit_is_cut_off(client: TestClient) -> None:
             sent += 4096
             yield b" " * 4096
 
-    answer = client.post("/v1/traces", content=endless(), headers={"content-type": "application/json"})
+    answer = client.post(
+        "/v1/traces", content=endless(), headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 413
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=300), content_type=st.sampled_from(
-    ["application/json", "application/x-protobuf", "application/protobuf"]))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.binary(max_size=300),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-protobuf", "application/protobuf"]
+    ),
+)
 def test_fuzzed_bodies_get_4xx_or_200_and_the_server_keeps_serving(
     client: TestClient, body: bytes, content_type: str
 ) -> None:
