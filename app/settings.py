@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     )
 
     # Grafana Tempo
-    tempo_url: str | None = Field(default=None, description="Tempo's HTTP API, e.g. http://localhost:3200")
+    tempo_url: str | None = Field(
+        default=None, description="Tempo's HTTP API, e.g. http://localhost:3200"
+    )
     tempo_tenant: str | None = Field(
         default=None, description="X-Scope-OrgID; 'a|b' queries several tenants at once."
     )
@@ -52,11 +54,15 @@ class Settings(BaseSettings):
     # Language model (OpenAI or any OpenAI-compatible server)
     openai_api_key: SecretStr | None = Field(
         default=None,
-        validation_alias=AliasChoices("SPANWISE_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        validation_alias=AliasChoices(
+            "SPANWISE_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"
+        ),
     )
     model_base_url: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("SPANWISE_MODEL_BASE_URL", "OPENAI_BASE_URL", "model_base_url"),
+        validation_alias=AliasChoices(
+            "SPANWISE_MODEL_BASE_URL", "OPENAI_BASE_URL", "model_base_url"
+        ),
         description="An OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp server, LM Studio.",
     )
     model_name: str = "gpt-4o-mini"

@@ -16,6 +16,8 @@ import json
 import time
 from collections.abc import Callable
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from app.sample import SampleConfig, generate_spans
 from connectors.otlp import (
     decode_otlp_json,
@@ -24,7 +26,6 @@ from connectors.otlp import (
     encode_otlp_protobuf,
 )
 from connectors.otlp.json_schema import document_decoder
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 
 def make_batches(span_count: int, batch_size: int) -> tuple[list[bytes], list[bytes], int]:
@@ -34,10 +35,16 @@ def make_batches(span_count: int, batch_size: int) -> tuple[list[bytes], list[by
         if len(spans) >= span_count:
             break
     chunks = [spans[i : i + batch_size] for i in range(0, len(spans), batch_size)]
-    return [encode_otlp_json(c) for c in chunks], [encode_otlp_protobuf(c) for c in chunks], len(spans)
+    return (
+        [encode_otlp_json(c) for c in chunks],
+        [encode_otlp_protobuf(c) for c in chunks],
+        len(spans),
+    )
 
 
-def best_rate(span_count: int, bodies: list[bytes], decode: Callable[[bytes], object], repeat: int) -> float:
+def best_rate(
+    span_count: int, bodies: list[bytes], decode: Callable[[bytes], object], repeat: int
+) -> float:
     best = float("inf")
     for _ in range(repeat):
         gc.collect()
@@ -58,15 +65,21 @@ def main() -> None:
     json_bodies, pb_bodies, count = make_batches(args.spans, args.batch)
     mb_json = sum(map(len, json_bodies)) / 1e6
     mb_pb = sum(map(len, pb_bodies)) / 1e6
-    print(f"{count} spans of the sample system in documents of {args.batch}: "
-          f"{mb_json:.1f} MB as OTLP/JSON, {mb_pb:.1f} MB as protobuf; best of {args.repeat}")
+    print(
+        f"{count} spans of the sample system in documents of {args.batch}: "
+        f"{mb_json:.1f} MB as OTLP/JSON, {mb_pb:.1f} MB as protobuf; best of {args.repeat}"
+    )
 
     rows = [
         ("json", "bare msgspec typed OTLP structs", document_decoder.decode, json_bodies),
         ("json", "bare stdlib json.loads", json.loads, json_bodies),
         ("json", "end to end into Span", decode_otlp_json, json_bodies),
-        ("protobuf", "bare ExportTraceServiceRequest.FromString",
-         ExportTraceServiceRequest.FromString, pb_bodies),
+        (
+            "protobuf",
+            "bare ExportTraceServiceRequest.FromString",
+            ExportTraceServiceRequest.FromString,
+            pb_bodies,
+        ),
         ("protobuf", "end to end into Span", decode_otlp_protobuf, pb_bodies),
     ]
     rates: dict[tuple[str, str], float] = {}
@@ -74,9 +87,13 @@ def main() -> None:
         rate = best_rate(count, bodies, decode, args.repeat)
         rates[(fmt, label)] = rate
         print(f"  {fmt:9} {label:45} {rate:>12,.0f} spans/s")
-    json_share = rates[("json", "end to end into Span")] / rates[("json", "bare msgspec typed OTLP structs")]
-    pb_share = rates[("protobuf", "end to end into Span")] / rates[
-        ("protobuf", "bare ExportTraceServiceRequest.FromString")]
+    json_share = (
+        rates[("json", "end to end into Span")] / rates[("json", "bare msgspec typed OTLP structs")]
+    )
+    pb_share = (
+        rates[("protobuf", "end to end into Span")]
+        / rates[("protobuf", "bare ExportTraceServiceRequest.FromString")]
+    )
     print(f"end to end / bare: json {json_share:.0%}, protobuf {pb_share:.0%} (aim: at least 40%)")
 
 
