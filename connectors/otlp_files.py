@@ -12,7 +12,7 @@ import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from connectors.otlp import DecodedBatch, OtlpDecodeError, decode_otlp_json, decode_otlp_protobuf
 
@@ -40,8 +40,8 @@ def read_otlp_file(path: Path) -> Iterator[FileBatch]:
     if compressed:
         suffixes = suffixes[:-1]
     is_protobuf = bool(suffixes) and suffixes[-1] in PROTOBUF_SUFFIXES
-    opener = gzip.open if compressed else open
-    with opener(path, "rb") as handle:
+    raw = gzip.open(path, "rb") if compressed else path.open("rb")
+    with cast(IO[bytes], raw) as handle:
         if is_protobuf:
             yield _protobuf_file(path, handle.read())
         else:
