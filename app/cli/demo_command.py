@@ -1,0 +1,104 @@
+"""``spanwise demo``: the main job on the built-in sample system, no key, no network."""
+
+from __future__ import annotations
+
+import httpx
+import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from app.cli.state import cli_state
+from app.demo import DemoReport, run_demo
+from app.sample import faults_by_name
+
+
+def demo(
+    ctx: typer.Context,
+    traces: int = typer.Option(2000, min=1, help="How many traces the sample system sends."),
+    seed: int = typer.Option(42, help="Seed of the sample system; the same seed, the same spans."),
+    fault: list[str] = typer.Option(
+        [], "--fault", help="Inject a named fault, e.g. slow_query (repeatable)."
+    ),
+) -> None:
+    """Send the sample system through Spanwise's OTLP receiver and show what arrived."""
+    state = cli_state(ctx)
+    try:
+        faults = faults_by_name(fault)
+    except ValueError as exc:
+        state.err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    state.console.print(
+        f"[bold]Spanwise demo[/]: {traces} traces of the sample shop (seed {seed}"
+        + (f", faults: {', '.join(fault)}" if fault else "")
+        + ") sent as OTLP/HTTP to a receiver on 127.0.0.1."
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn(
+            "{task.fields[traces]} traces, {task.fields[spans]} spans, {task.fields[rate]} spans/s"
+        ),
+        TimeElapsedColumn(),
+        console=state.console,
+        transient=False,
+    ) as progress:
+        task = progress.add_task("sending", total=1.0, traces=0, spans=0, rate="-")
+
+        def on_progress(share: float, traces_sent: int, spans_sent: int) -> None:
+            elapsed = progress.tasks[task].elapsed or 0.0
+            rate = f"{spans_sent / elapsed:,.0f}" if elapsed > 0 else "-"
+            progress.update(
+                task,
+                completed=share,
+                traces=f"{traces_sent:,}",
+                spans=f"{spans_sent:,}",
+                rate=rate,
+            )
+
+        with httpx.Client(timeout=60.0) as http:
+            report = run_demo(
+                state.settings,
+                http,
+                traces=traces,
+                seed=seed,
+                faults=faults,
+                on_progress=on_progress,
+            )
+    _print_report(state.console, report)
+
+
+def _print_report(console, report: DemoReport) -> None:  # type: ignore[no-untyped-def]
+    summary = report.summary
+    console.print(
+        f"\nSent {report.spans_sent:,} spans in {report.traces_sent:,} traces in "
+        f"{report.seconds:.1f} s ({report.spans_sent / report.seconds:,.0f} spans/s end to end); "
+        f"the receiver kept {report.spans_accepted:,} and rejected {report.spans_rejected:,}."
+    )
+    table = Table(title=f"What arrived at {report.receiver_url}")
+    for column in ("service", "spans", "traces", "errors", "kinds", "p50 ms", "p99 ms"):
+        table.add_column(column, justify="left" if column in ("service", "kinds") else "right")
+    for row in summary["services"]:  # type: ignore[union-attr]
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(row["kinds"].items()))
+        table.add_row(
+            row["service"],
+            f"{row['spans']:,}",
+            f"{row['traces']:,}",
+            f"{row['error_rate']:.1%}",
+            kinds,
+            f"{row['p50_ms']:.1f}",
+            f"{row['p99_ms']:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"{summary['spans']:,} spans, {summary['traces']:,} traces. Next: `spanwise serve` "
+        "to receive your own OTLP at http://127.0.0.1:8765/v1/traces, or "
+        "`spanwise --tempo http://localhost:3200 tempo pull --since 1h --out spans.jsonl`."
+    )
