@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -40,7 +41,8 @@ class DemoReport:
     spans_rejected: int
     seconds: float
     receiver_url: str
-    summary: dict[str, object]
+    summary: dict[str, Any]
+    """The receiver's ``/api/ingest/summary`` answer, as JSON."""
 
 
 def run_demo(

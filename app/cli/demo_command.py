@@ -11,6 +11,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.console import Console
 from rich.table import Table
 
 from app.cli.state import cli_state
@@ -75,7 +76,7 @@ def demo(
     _print_report(state.console, report)
 
 
-def _print_report(console, report: DemoReport) -> None:  # type: ignore[no-untyped-def]
+def _print_report(console: Console, report: DemoReport) -> None:
     summary = report.summary
     console.print(
         f"\nSent {report.spans_sent:,} spans in {report.traces_sent:,} traces in "
@@ -85,7 +86,7 @@ def _print_report(console, report: DemoReport) -> None:  # type: ignore[no-untyp
     table = Table(title=f"What arrived at {report.receiver_url}")
     for column in ("service", "spans", "traces", "errors", "kinds", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column in ("service", "kinds") else "right")
-    for row in summary["services"]:  # type: ignore[union-attr]
+    for row in summary["services"]:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(row["kinds"].items()))
         table.add_row(
             row["service"],

@@ -67,7 +67,7 @@ def spans(draw: st.DrawFn) -> Span:
     )
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(spans(), min_size=1, max_size=5))
 def test_json_round_trip_keeps_every_field(original: list[Span]) -> None:
     decoded = decode_otlp_json(encode_otlp_json(original))
@@ -75,7 +75,7 @@ def test_json_round_trip_keeps_every_field(original: list[Span]) -> None:
     assert sorted(decoded.spans, key=_key) == sorted(original, key=_key)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(spans(), min_size=1, max_size=5))
 def test_protobuf_round_trip_keeps_every_field(original: list[Span]) -> None:
     decoded = decode_otlp_protobuf(encode_otlp_protobuf(original))

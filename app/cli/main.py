@@ -1,0 +1,57 @@
+"""The ``spanwise`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from app.cli.demo_command import demo
+from app.cli.serve_command import serve
+from app.cli.state import CliState
+from app.cli.tempo_commands import tempo_app
+from app.settings import load_settings
+
+cli = typer.Typer(
+    name="spanwise",
+    help="Turn OpenTelemetry spans into span patterns and ask questions about them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@cli.callback()
+def spanwise(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Where Spanwise keeps its data [env SPANWISE_DATA_DIR]."
+    ),
+    tempo: str | None = typer.Option(
+        None,
+        "--tempo",
+        help="Grafana Tempo URL, e.g. http://localhost:3200 [env SPANWISE_TEMPO_URL].",
+    ),
+    tenant: str | None = typer.Option(
+        None, "--tenant", help="Tempo tenant (X-Scope-OrgID) [env SPANWISE_TEMPO_TENANT]."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", envvar="SPANWISE_CONFIG", help="A TOML file of settings."
+    ),
+) -> None:
+    err_console = Console(stderr=True)
+    try:
+        settings = load_settings(config, data_dir=data_dir, tempo_url=tempo, tempo_tenant=tenant)
+    except FileNotFoundError as exc:
+        err_console.print(f"[red]error:[/] {exc}. Pass an existing file to --config.")
+        raise typer.Exit(2) from exc
+    ctx.obj = CliState(settings=settings, console=Console(), err_console=err_console)
+
+
+cli.command()(demo)
+cli.command()(serve)
+cli.add_typer(tempo_app, name="tempo")
+
+
+def main() -> None:
+    cli()
