@@ -161,30 +161,29 @@ def _id_problem(trace_id: bytes, span_id: bytes, parent: bytes) -> tuple[str, st
     return None
 
 
+_NESTED = frozenset({"array_value", "kvlist_value"})
+
+
 def _attributes(pairs: Any) -> Attributes:
     out: Attributes = {}
     for kv in pairs:
-        out[kv.key] = _any_value(kv.value)
+        value = kv.value
+        which = value.WhichOneof("value")
+        if which is None:
+            out[kv.key] = None
+        elif which in _NESTED:
+            out[kv.key] = _any_value(value)
+        else:
+            out[kv.key] = getattr(value, which)
     return out
 
 
 def _any_value(value: AnyValue) -> Any:
     which = value.WhichOneof("value")
-    if which == "string_value":
-        return value.string_value
-    if which == "int_value":
-        return value.int_value
-    if which == "bool_value":
-        return value.bool_value
-    if which == "double_value":
-        return value.double_value
-    if which == "bytes_value":
-        return value.bytes_value
     if which == "array_value":
         return [_any_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
         return _attributes(value.kvlist_value.values)
-    return None
-
-
-__all__ = ["decode_otlp_protobuf", "decode_tempo_protobuf"]
+    if which is None:
+        return None
+    return getattr(value, which)
