@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import typer
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     Progress,
@@ -11,7 +12,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.console import Console
 from rich.table import Table
 
 from app.cli.state import cli_state
