@@ -1,0 +1,43 @@
+"""A span pattern: the spans of one service and kind that share a normalized operation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from app.discovery.operation import Family, Matcher
+from app.discovery.stats import PatternStats
+
+PatternKey = tuple[str, str, str, tuple[str, ...]]
+"""(service, span kind, operation key, the field names its matchers read).
+
+The field names are part of the key so that every span of a pattern satisfies its matchers
+even where one service sends both legacy (``http.method``) and current
+(``http.request.method``) attribute names for the same operation.
+"""
+
+
+@dataclass
+class SpanPattern:
+    id: int
+    service: str
+    span_kind: str
+    family: Family
+    operation: str
+    matchers: tuple[Matcher, ...]
+    hints: dict[str, str]
+    name: str
+    """A provisional name from the operation until the classifier gives a better one."""
+    stats: PatternStats = field(default_factory=PatternStats)
+    parents: Counter[int] = field(default_factory=Counter)
+    """Patterns whose spans are parents of this one's (or its producers, through links)."""
+    children: Counter[int] = field(default_factory=Counter)
+
+    @property
+    def key(self) -> PatternKey:
+        return (
+            self.service,
+            self.span_kind,
+            self.operation,
+            tuple(m.field_name for m in self.matchers),
+        )
