@@ -42,6 +42,9 @@ class _Lru(OrderedDict[SpanRef, int]):
 class PatternClusterer:
     """Groups spans into patterns; feed it with ``accept`` (a ``SpanSink``).
 
+    ``known`` are the patterns of earlier runs (from the store): their statistics go on
+    growing, and new spans of their operations join them rather than making new patterns.
+
     ``normalizer`` is ``app.discovery.normalize.normalize`` in use; tests hand in simpler ones.
     """
 
@@ -49,6 +52,7 @@ class PatternClusterer:
         self,
         normalizer: Normalizer,
         *,
+        known: Sequence[SpanPattern] = (),
         seed: int = 0,
         recent_spans: int = RECENT_SPANS,
         waiting_edges: int = WAITING_EDGES,
@@ -63,6 +67,12 @@ class PatternClusterer:
         self._waiting: OrderedDict[SpanRef, list[int]] = OrderedDict()
         self._waiting_capacity = waiting_edges
         self.spans_seen = 0
+        for index, pattern in enumerate(known):
+            if pattern.id != index:
+                raise ValueError(f"known patterns must be numbered 0..n-1, found {pattern.id}")
+            self.patterns.append(pattern)
+            self._by_key[pattern.key] = pattern
+            self._names.add(pattern.name)
 
     def accept(self, spans: Sequence[Span]) -> None:
         for span in spans:

@@ -1,0 +1,100 @@
+"""Patterns survive a restart, and a kill in the middle of a save, whole."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+from app.discovery.cluster import PatternClusterer
+from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
+from app.discovery.store import PatternStore
+from connectors.spans import Span, SpanEvent, SpanKind, StatusCode
+
+
+def by_name(span: Span) -> Operation:
+    matcher = Matcher(FieldType.SPAN_FIELD, "name", MatchType.EXACT, span.name)
+    return Operation(Family.GENERIC, span.name, (matcher,), {"operation": span.name})
+
+
+def span(number: int, name: str, parent: int | None = None, error: bool = False) -> Span:
+    start = 1_700_000_000_000_000_000 + number * 1_000_000
+    return Span(
+        trace_id="ab" * 16,
+        span_id=f"{number:016x}",
+        parent_span_id=f"{parent:016x}" if parent else None,
+        name=name,
+        kind=SpanKind.SERVER,
+        start_unix_nano=start,
+        end_unix_nano=start + number * 1000,
+        attributes={"http.response.status_code": 500 if error else 200, "raw": b"\x00"},
+        resource={"service.name": "shop"},
+        status_code=StatusCode.ERROR if error else StatusCode.UNSET,
+        events=[SpanEvent("exception", start, {"exception.type": "Boom"})] if error else [],
+    )
+
+
+def test_patterns_and_statistics_survive_a_restart(tmp_path: Path) -> None:
+    first = PatternClusterer(by_name)
+    first.accept([span(i, "root") for i in range(1, 50)])
+    first.accept([span(100 + i, "child", parent=i, error=i % 7 == 0) for i in range(1, 50)])
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    store.save(first.patterns)
+    store.close()
+
+    reopened = PatternStore(tmp_path / "patterns.sqlite")
+    loaded = reopened.load()
+    assert [p.name for p in loaded] == [p.name for p in first.patterns]
+    for before, after in zip(first.patterns, loaded, strict=True):
+        assert after.stats.summary() == before.stats.summary()
+        assert after.matchers == before.matchers and after.key == before.key
+        assert after.parents == before.parents and after.children == before.children
+        assert [s.span_id for s in after.stats.errors] == [s.span_id for s in before.stats.errors]
+        assert after.stats.slowest_spans() == before.stats.slowest_spans()
+        assert after.stats.typical == before.stats.typical
+
+    # A second run adds to the known patterns instead of making new ones.
+    second = PatternClusterer(by_name, known=loaded)
+    second.accept([span(1000 + i, "root") for i in range(1, 11)])
+    assert len(second.patterns) == 2
+    assert second.patterns[0].stats.count == 59
+    reopened.save(second.patterns)
+    assert reopened.load()[0].stats.count == 59
+
+
+def _save_forever(path: str) -> None:
+    """Save the same 200 patterns again and again, marked with a generation: the writer
+    spends nearly all its time inside saves, where a kill would tear a non-atomic one."""
+    store = PatternStore(Path(path))
+    clusterer = PatternClusterer(by_name)
+    clusterer.accept([span(i, f"op {i % 200}") for i in range(1, 2000)])
+    generation = 0
+    while True:
+        generation += 1
+        for pattern in clusterer.patterns:
+            pattern.hints["generation"] = str(generation)
+        store.save(clusterer.patterns)
+
+
+def test_a_kill_during_saves_leaves_a_whole_store(tmp_path: Path) -> None:
+    path = tmp_path / "patterns.sqlite"
+    context = multiprocessing.get_context("spawn")
+    writer = context.Process(target=_save_forever, args=(str(path),))
+    writer.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if path.exists() and len(PatternStore(path).load()) == 200:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert writer.pid is not None
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.join()
+
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    loaded = PatternStore(path).load()
+    assert len(loaded) == 200
+    assert len({p.hints["generation"] for p in loaded}) == 1  # one save, not a mix of two
