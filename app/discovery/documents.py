@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.discovery.patterns import SpanPattern
+from app.redact import redact_attributes, redact_text
 from connectors.spans import Span
 
 
@@ -59,28 +60,18 @@ def pattern_row(pattern: SpanPattern) -> dict[str, Any]:
 
 
 def sample_document(span: Span) -> dict[str, Any]:
+    """A sample span with its secrets and personal data redacted (``app.redact``)."""
     return {
         "trace_id": span.trace_id,
         "span_id": span.span_id,
         "parent_span_id": span.parent_span_id,
-        "name": span.name,
+        "name": redact_text(span.name),
         "start_unix_nano": span.start_unix_nano,
         "duration_ms": round(span.duration_ms, 3),
         "status": span.status_code.label,
-        "status_message": span.status_message,
-        "attributes": {k: _jsonable(v) for k, v in span.attributes.items()},
+        "status_message": redact_text(span.status_message),
+        "attributes": redact_attributes(span.attributes),
         "events": [
-            {"name": e.name, "attributes": {k: _jsonable(v) for k, v in e.attributes.items()}}
-            for e in span.events
+            {"name": e.name, "attributes": redact_attributes(e.attributes)} for e in span.events
         ],
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
