@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 
 from app.cli.demo_command import demo
+from app.cli.discover_command import discover
+from app.cli.patterns_commands import patterns_app
 from app.cli.serve_command import serve
 from app.cli.state import CliState
 from app.cli.tempo_commands import tempo_app
@@ -50,6 +52,8 @@ def spanwise(
 
 cli.command()(demo)
 cli.command()(serve)
+cli.command()(discover)
+cli.add_typer(patterns_app, name="patterns")
 cli.add_typer(tempo_app, name="tempo")
 
 

@@ -171,11 +171,11 @@ def provisional_name(service: str, kind: str, operation: Operation) -> str:
 
 def _meaningful_words(operation: Operation) -> Iterable[str]:
     hints = operation.hints
-    chosen = [
-        hints[k]
-        for k in ("system", "method", "operation", "peer", "target", "route")
-        if hints.get(k)
-    ]
+    chosen: list[str] = []
+    for key in ("system", "method", "operation", "peer", "target", "route"):
+        value = hints.get(key)
+        if value and value not in chosen:  # a route is often the target too
+            chosen.append(value)
     if chosen:
         return chosen
     return [operation.key.replace("{id}", "").replace("{email}", "").replace("{date}", "")]

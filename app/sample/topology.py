@@ -372,6 +372,8 @@ CO_GRPC_RELEASE = _op("checkout", _C, "grpc", f"grpc {_INVENTORY_GRPC}/Release")
 CO_INSERT_ORDER = _op("checkout", _C, "db", "postgresql INSERT orders")
 CO_INSERT_ITEMS = _op("checkout", _C, "db", "postgresql INSERT order_items")
 CO_UPDATE_ORDER = _op("checkout", _C, "db", "postgresql UPDATE orders SET status")
+# Marking an order paid also records the payment: another statement, so another operation.
+CO_UPDATE_ORDER_PAID = _op("checkout", _C, "db", "postgresql UPDATE orders SET status, payment_id")
 CO_SELECT_ORDER = _op("checkout", _C, "db", "postgresql SELECT orders WHERE id = ?")
 CO_SELECT_ITEMS = _op("checkout", _C, "db", "postgresql SELECT order_items WHERE order_id = ?")
 CO_PUBLISH = _op("checkout", SpanKind.PRODUCER, "kafka", f"kafka publish {ORDERS_TOPIC}")

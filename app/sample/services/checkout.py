@@ -55,7 +55,8 @@ def _update_order(
     statement = (
         f"UPDATE orders SET status = '{status}'{extra}, updated_at = now() WHERE id = {order}"
     )
-    span = postgres_query(t, tp.CO_UPDATE_ORDER, inst, parent, start, statement, t.lat(1.4))
+    operation = tp.CO_UPDATE_ORDER_PAID if extra else tp.CO_UPDATE_ORDER
+    span = postgres_query(t, operation, inst, parent, start, statement, t.lat(1.4))
     return span.end_unix_nano
 
 

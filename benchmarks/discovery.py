@@ -1,0 +1,132 @@
+"""Discovery speed and quality on the sample system, next to drain3 on the same spans.
+
+Times normalize + cluster + statistics (span generation and decoding excluded) and, in the
+same run, drain3's TemplateMiner on the same spans rendered as one log line each; prints
+both rates and both cluster counts next to the true operation count. With ``--stream N`` it
+then streams N spans through discovery alone and prints the peak resident memory.
+
+    python benchmarks/discovery.py [--spans 1000000] [--stream 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from collections.abc import Iterator
+
+from drain3 import TemplateMiner
+from drain3.template_miner_config import TemplateMinerConfig
+
+from app.discovery.cluster import PatternClusterer
+from app.discovery.normalize import normalize
+from app.sample import SampleConfig, generate_traces
+from connectors.spans import Span
+
+_LINE_ATTRIBUTES = (
+    "http.request.method",
+    "http.method",
+    "http.route",
+    "url.full",
+    "http.url",
+    "url.path",
+    "http.target",
+    "server.address",
+    "db.system",
+    "db.query.text",
+    "db.statement",
+    "messaging.system",
+    "messaging.destination.name",
+    "messaging.operation",
+    "rpc.service",
+    "rpc.method",
+)
+
+
+def batches(span_count: int, seed: int) -> Iterator[tuple[list[Span], list[str]]]:
+    """Batches of (spans, true labels) from the sample system, up to ``span_count`` spans."""
+    produced = 0
+    spans: list[Span] = []
+    labels: list[str] = []
+    for trace in generate_traces(SampleConfig(seed=seed, traces=span_count, spread_s=86_400)):
+        for span in trace.spans:
+            spans.append(span)
+            labels.append(trace.truth[span.span_id])
+        if len(spans) >= 20_000:
+            yield spans, labels
+            produced += len(spans)
+            spans, labels = [], []
+            if produced >= span_count:
+                return
+    if spans:
+        yield spans, labels
+
+
+def as_log_line(span: Span) -> str:
+    """What a log-template miner gets to see of a span: its identity and semantic fields."""
+    parts = [span.service_name, span.kind.label, span.name]
+    attributes = span.attributes
+    for key in _LINE_ATTRIBUTES:
+        value = attributes.get(key)
+        if value is not None:
+            parts.append(f"{key}={value}")
+    return " ".join(parts)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--stream", type=int, default=0, help="then stream this many spans")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+
+    clusterer = PatternClusterer(normalize)
+    config = TemplateMinerConfig()
+    config.profiling_enabled = False
+    miner = TemplateMiner(config=config)
+    ours_s = drain_s = 0.0
+    total = 0
+    truth: set[str] = set()
+    for spans, labels in batches(args.spans, args.seed):
+        lines = [as_log_line(span) for span in spans]
+        started = time.perf_counter()
+        clusterer.accept(spans)
+        ours_s += time.perf_counter() - started
+        started = time.perf_counter()
+        for line in lines:
+            miner.add_log_message(line)
+        drain_s += time.perf_counter() - started
+        total += len(spans)
+        truth.update(labels)
+
+    print(f"{total:,} sample spans, {len(truth)} true operations")
+    ours, drain = total / ours_s, total / drain_s
+    print(f"  spanwise discovery   {ours:>10,.0f} spans/s {len(clusterer.patterns):>6} patterns")
+    print(f"  drain3 TemplateMiner {drain:>10,.0f} lines/s {len(miner.drain.clusters):>6} clusters")
+    print(f"  speed ratio: {drain_s / ours_s:.2f}x drain3 (aim: at least 2x)")
+    print(f"  peak RSS so far: {peak_rss_mb():,.0f} MB")
+
+    if args.stream:
+        streamed = 0
+        clusterer = PatternClusterer(normalize)
+        started = time.perf_counter()
+        busy = 0.0
+        for spans, _labels in batches(args.stream, args.seed + 1):
+            tick = time.perf_counter()
+            clusterer.accept(spans)
+            busy += time.perf_counter() - tick
+            streamed += len(spans)
+        wall = time.perf_counter() - started
+        print(
+            f"streamed {streamed:,} spans in {wall:,.0f} s "
+            f"(discovery {streamed / busy:,.0f} spans/s): {len(clusterer.patterns)} patterns, "
+            f"peak RSS {peak_rss_mb():,.0f} MB (aim: at most 500 MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()
