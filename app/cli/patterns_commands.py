@@ -63,7 +63,7 @@ def show_pattern(
     for matcher in document["matchers"]:
         console.print(
             f"  match {matcher['field_type']} {matcher['field_name']} "
-            f"{matcher['match_type']} {matcher['match_value']!r}",
+            f"{matcher['match_type']} {matcher['match_value']}",
             soft_wrap=True,
         )
     console.print(
