@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from app.discovery.operation import Operation
 from app.discovery.patterns import PatternKey, SpanPattern
-from connectors.spans import Span
+from connectors.spans import Span, SpanKind
 
 Normalizer = Callable[[Span], Operation]
 
@@ -26,6 +26,7 @@ RECENT_SPANS = 500_000
 WAITING_EDGES = 100_000
 
 SpanRef = tuple[str, str]  # (trace id, span id)
+_KIND_LABELS = tuple(kind.label for kind in SpanKind)
 
 
 class _Lru(OrderedDict[SpanRef, int]):
@@ -80,16 +81,17 @@ class PatternClusterer:
 
     def add(self, span: Span) -> SpanPattern:
         operation = self._normalize(span)
-        kind = span.kind.label
+        kind = _KIND_LABELS[span.kind]
+        service = span.service_name
         key = (
-            span.service_name,
+            service,
             kind,
             operation.key,
             tuple(m.field_name for m in operation.matchers),
         )
         pattern = self._by_key.get(key)
         if pattern is None:
-            pattern = self._new_pattern(span.service_name, kind, operation)
+            pattern = self._new_pattern(service, kind, operation)
             self._by_key[key] = pattern
         pattern.stats.add(span, self._rng)
         self.spans_seen += 1

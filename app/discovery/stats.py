@@ -89,7 +89,7 @@ class PatternStats:
         if len(self.typical) < TYPICAL_SAMPLES:
             self.typical.append(span)
         else:
-            slot = rng.randrange(self.count)
+            slot = int(rng.random() * self.count)  # randrange's checks cost more than this
             if slot < TYPICAL_SAMPLES:
                 self.typical[slot] = span
         entry = (duration, span.span_id, span)
