@@ -33,9 +33,10 @@ only the forms that may touch it, so a regex runs to a few kilobytes. RE2 (Trace
 matches in linear time whatever the length; the forms are written so that Python's
 backtracking engine has few ways to split a literal either.
 
-Speed: raw statements, their literal-blind forms (``literal_blind``) and token sequences are
-each cached, so a statement is lexed once per shape of its values, and the rest of the work is
-done once per normalized statement. The lexer is one compiled expression run by ``findall``.
+Speed: results are cached by raw statement, by its literal-blind form (``literal_blind``:
+strings emptied, integers zeroed) and by token sequence, so statements that differ only in
+their values are seldom lexed again, and the rest of the work is done once per normalized
+statement. The lexer is one compiled expression run by ``findall``.
 """
 
 from __future__ import annotations
@@ -109,22 +110,19 @@ class _LitClass:
     name: str
     regex: str  # no top-level alternation
     reps: tuple[str, ...]  # samples the lexer is run on to decide adjacency
-    number: bool = False  # a number: follows a literal directly only as a pair (see _Form)
+    number: bool = False  # follows another literal directly only as its tail (see _Form)
+    escape: bool = False  # an E-string: likewise
     before_number: bool = False  # the lexer may put a number right after it: 'a'1, ?1
+    before_escape: bool = False  # ... or an E-string: 'a'E'b', $1E'b' (but 1E'b' is 1E, 'b')
     open: bool = False  # unterminated: only at the very end of a statement
-    touches: bool = True  # may directly follow another literal
-
-    @property
-    def stands_apart(self) -> bool:
-        """Whether it never directly follows another literal, except as a pair's number."""
-        return self.number or not self.touches
 
 
+_AFTER_QUOTE = {"before_number": True, "before_escape": True}
 _NUMBER = _LitClass("number", rf"[0-9]{_NUM_CHAR}*", ("1", "1.", "1e5"), number=True)
 _DOT_NUMBER = _LitClass("dot_number", rf"\.[0-9]{_NUM_CHAR}*", (".5", ".5e3"))
-_QMARK = _LitClass("qmark", r"\?", ("?",), before_number=True)
+_QMARK = _LitClass("qmark", r"\?", ("?",), **_AFTER_QUOTE)
 _DOLLAR_QUOTE = _LitClass(
-    "dollar_quote", r"\$\$[^$]*(?:\$[^$]+)*\$\$", ("$$x$$", "$$$$"), before_number=True
+    "dollar_quote", r"\$\$[^$]*(?:\$[^$]+)*\$\$", ("$$x$$", "$$$$"), **_AFTER_QUOTE
 )
 _DOLLAR_QUOTE_OPEN = _LitClass(
     "dollar_quote_open", r"\$\$[^$]*(?:\$[^$]+)*(?:\$[^$]*)?", ("$$x", "$$x$"), open=True
@@ -132,37 +130,33 @@ _DOLLAR_QUOTE_OPEN = _LitClass(
 _PARAMETERS = (
     _LitClass("colon_param", rf":{_IDENT_CHAR}+", (":a", ":1")),
     _LitClass("at_param", rf"@{_IDENT_START}{_IDENT_CHAR}*", ("@p1", "@a")),
-    _LitClass("py_param", _PY_PARAM, ("%s", "%(a)s"), before_number=True),
-    _LitClass("dollar_param", r"\$[0-9]+", ("$1", "$12")),
+    _LitClass("py_param", _PY_PARAM, ("%s", "%(a)s"), **_AFTER_QUOTE),
+    _LitClass("dollar_param", r"\$[0-9]+", ("$1", "$12"), before_escape=True),
 )
+_E_STRING = r"[Ee]'(?:[^'\\]|\\[\s\S]|'')*'"
 _ANSI_STRINGS = (
-    _LitClass("string", _STR, ("'a'", "''", "''''"), before_number=True),
-    # never straight after a literal: the lexer reads "1E'a'" as 1E and 'a', and "'a'E'b'"
-    # as 'a', E and 'b' (an E-string's backslash escapes would change where a string ends)
+    _LitClass("string", _STR, ("'a'", "''", "''''"), **_AFTER_QUOTE),
+    # E-strings side by side make one form: E'a'E'b'
     _LitClass(
-        "e_string",
-        r"[Ee]'(?:[^'\\]|\\[\s\S]|'')*'",
-        ("E'a'", "e'\\''"),
-        before_number=True,
-        touches=False,
+        "e_string", f"(?:{_E_STRING})+", ("E'a'", "e'\\''", "E'a'e'b'"), escape=True, **_AFTER_QUOTE
     ),
-    _LitClass("x_string", r"[BbNnXx]" + _STR, ("N'a'", "x'1f'"), before_number=True),
+    _LitClass("x_string", r"[BbNnXx]" + _STR, ("N'a'", "x'1f'"), **_AFTER_QUOTE),
 )
 _ANSI_OPEN_STRINGS = (
     _LitClass("string_open", _STR_OPEN, ("'a", "'a''"), open=True),
     _LitClass(
         "e_string_open",
-        r"[Ee]'(?:[^'\\]|\\[\s\S]|'')*\\?",
-        ("E'a", "E'a\\"),
+        f"(?:{_E_STRING})*" + r"[Ee]'(?:[^'\\]|\\[\s\S]|'')*\\?",
+        ("E'a", "E'a\\", "E'a'E'b"),
+        escape=True,
         open=True,
-        touches=False,
     ),
     _LitClass("x_string_open", r"[BbNnXx]" + _STR_OPEN, ("N'a",), open=True),
 )
 _MYSQL_STRINGS = (
-    _LitClass("string", _BACKSLASH_STR, ("'a'", "'\\''", "''"), before_number=True),
-    _LitClass("dstring", _BACKSLASH_DSTR, ('"a"', '"\\""', '""'), before_number=True),
-    _LitClass("x_string", r"[BbNnXx]" + _BACKSLASH_STR, ("N'a'",), before_number=True),
+    _LitClass("string", _BACKSLASH_STR, ("'a'", "'\\''", "''"), **_AFTER_QUOTE),
+    _LitClass("dstring", _BACKSLASH_DSTR, ('"a"', '"\\""', '""'), **_AFTER_QUOTE),
+    _LitClass("x_string", r"[BbNnXx]" + _BACKSLASH_STR, ("N'a'",), **_AFTER_QUOTE),
 )
 _MYSQL_OPEN_STRINGS = (
     _LitClass("string_open", _BACKSLASH_STR_OPEN, ("'a", "'a\\"), open=True),
@@ -170,7 +164,7 @@ _MYSQL_OPEN_STRINGS = (
     _LitClass("x_string_open", r"[BbNnXx]" + _BACKSLASH_STR_OPEN, ("N'a",), open=True),
 )
 _JSON_CLASSES = (
-    _LitClass("jstring", _JSON_STR, ('"a"', '"\\""', '""'), before_number=True),
+    _LitClass("jstring", _JSON_STR, ('"a"', '"\\""', '""'), **_AFTER_QUOTE),
     _LitClass("jnumber", rf"[0-9]{_JSON_NUM_CHAR}*", ("1", "1e-5", "1-"), number=True),
     _LitClass("jnegative", rf"-[0-9]{_JSON_NUM_CHAR}*", ("-1", "-1e-5"), number=True),
     _QMARK,
@@ -236,10 +230,7 @@ def _sql_lexer(dialect: SqlDialect) -> tuple[re.Pattern[str], re.Pattern[str]]:
         )
         quoted = r"(?P<quoted>`(?:[^`]|``)*`)|(?P<quoted_open>`(?:[^`]|``)*)"
     else:
-        # no E-string straight after what may end a literal (see e_string)
-        strings = (
-            rf"(?<![0-9'$?Ss])[Ee]'(?:[^'\\]|\\{_ANY}|'')*(?:'|\\?\Z)|[BbNnXx]?'(?:[^']|'')*'?"
-        )
+        strings = rf"[Ee]'(?:[^'\\]|\\{_ANY}|'')*(?:'|\\?\Z)|[BbNnXx]?'(?:[^']|'')*'?"
         quoted = (
             r'(?P<quoted>"(?:[^"]|"")*"|`(?:[^`]|``)*`'
             + (r"|\[(?:[^\]]|\]\])*\]" if dialect is SqlDialect.MSSQL else "")
@@ -997,11 +988,43 @@ def _escape(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Form:
-    """One literal of a run: a class, or a class followed by a number (``'a'1``)."""
+    """One literal of a run, with the literals the lexer lets stick to it without a separator:
+    E-strings after a quote, ``?``, ``$$``, ``%s`` or ``$1`` (``'a'E'b'``), then a number
+    after any of these but ``$1`` (``'a'1``). Numbers and E-strings touch a literal before
+    them only so: after a number or ``:name`` the lexer would read them into it (``1E'b'`` is
+    ``1E`` and ``'b'``), and ``1234`` must not match as ``1`` then ``234``."""
 
-    first: _LitClass
-    last: _LitClass
-    then_number: bool = False  # ``first`` then the number class ``last``
+    head: _LitClass
+    escape: _LitClass | None = None
+    number: _LitClass | None = None
+
+    @property
+    def last(self) -> _LitClass:
+        return self.number or self.escape or self.head
+
+    @property
+    def touches(self) -> bool:
+        """Whether it may directly follow another literal of the run."""
+        return not (self.head.number or self.head.escape)
+
+
+def _forms(d: _Dialect) -> tuple[list[_Form], list[_Form]]:
+    """The forms of a literal, and those of an unterminated one (which ends a statement)."""
+    numbers = [c for c in d.classes if c.number]
+    escapes = [c for c in d.classes if c.escape]
+    open_escapes = [c for c in d.open_classes if c.escape]
+    forms: list[_Form] = []
+    opens: list[_Form] = []
+    for head in d.classes:
+        stuck = [None, *escapes] if head.before_escape and not head.escape else [None]
+        for escape in stuck:
+            forms.append(_Form(head, escape))
+            if (escape or head).before_number:
+                forms += [_Form(head, escape, number) for number in numbers]
+        if head.before_escape and not head.escape:
+            opens += [_Form(head, escape) for escape in open_escapes]
+    opens += [_Form(head) for head in d.open_classes]
+    return forms, opens
 
 
 @lru_cache(maxsize=4096)
@@ -1016,14 +1039,12 @@ def _literal_run(left: str | None, right: str | None, d: _Dialect) -> str:
     ``right``; an unterminated string may only end the statement. Each position lists every
     form once, split by the separator it needs, so the regex stays a few times one list long.
     """
-    numbers = [c for c in d.classes if c.number]
-    forms = [_Form(c, c) for c in d.classes]
-    forms += [_Form(c, n, then_number=True) for n in numbers for c in d.classes if c.before_number]
+    forms, opens = _forms(d)
     dash = left is not None and left.endswith("-")
     plus, star = f"{d.sep}+", f"{d.sep}*"
 
     def left_ok(form: _Form) -> bool:
-        return left is None or all(_adjacent_ok(left, r, d.name) for r in form.first.reps)
+        return left is None or all(_adjacent_ok(left, r, d.name) for r in form.head.reps)
 
     def right_ok(form: _Form) -> bool:
         return right is None or all(_adjacent_ok(r, right, d.name) for r in form.last.reps)
@@ -1038,7 +1059,7 @@ def _literal_run(left: str | None, right: str | None, d: _Dialect) -> str:
 
     def following(chosen: list[_Form]) -> str | None:
         """A further literal, with the separators before it."""
-        return _split(chosen, lambda f: not f.first.stands_apart, star, plus)
+        return _split(chosen, lambda f: f.touches, star, plus)
 
     def run(*pieces: str | None) -> str | None:
         return None if any(p is None for p in pieces) else "".join(p or "" for p in pieces)
@@ -1046,7 +1067,6 @@ def _literal_run(left: str | None, right: str | None, d: _Dialect) -> str:
     anything = following(forms)
     repeat = f"(?:{anything})*"
     if right is None:
-        opens = [_Form(c, c) for c in d.open_classes]
         # an unterminated string runs to the very end: no separators may follow it
         ending = f"(?:{_tail(d, False)}|{following(opens)})"
         options = [f"{first(forms)}{repeat}{ending}", run(first(opens))]
@@ -1054,7 +1074,7 @@ def _literal_run(left: str | None, right: str | None, d: _Dialect) -> str:
         touching = [f for f in forms if right_ok(f)]
         if d.json and right == ":":
             # a string standing alone before ":" is a key, not a literal; in a run it is not
-            alone = [f for f in forms if f.then_number or f.last.name != "jstring"]
+            alone = [f for f in forms if f != _Form(f.head) or f.head.name != "jstring"]
             last = f"(?:{following(forms)}{plus}|{following(touching)})"
             options = [
                 run(first(alone), plus),
@@ -1092,25 +1112,43 @@ def _spelled(classes: list[_LitClass]) -> list[str]:
 
 
 def _alternation(forms: list[_Form]) -> str | None:
-    """One alternative per form; ``'a'`` and ``'a'1`` chosen together become ``'a'(?:1)?``."""
-    alone = [f.first for f in forms if not f.then_number]
-    numbers = list(dict.fromkeys(f.last for f in forms if f.then_number))
+    """The forms as one alternation, heads that take the same tails sharing them:
+    ``(?:'...'|\\?)(?:E'...')?(?:[0-9]...)?``."""
+    tails_of: dict[_LitClass, list[tuple[str, str]]] = {}
+    for form in forms:
+        escape = form.escape.regex if form.escape else ""
+        number = form.number.regex if form.number else ""
+        tails_of.setdefault(form.head, []).append((escape, number))
+    heads_of: dict[str, list[_LitClass]] = {}
+    for head, tails in tails_of.items():
+        heads_of.setdefault(_tails(tails), []).append(head)
     options = []
-    if len(numbers) == 1:
-        (number,) = numbers
-        before = [f.first for f in forms if f.then_number]
-        options += _spelled([c for c in alone if c not in before])
-        either = [c for c in alone if c in before]
-        if either:
-            options.append(f"(?:{'|'.join(_spelled(either))})(?:{number.regex})?")
-        only_before = [c for c in before if c not in alone]
-        if only_before:
-            options.append(f"(?:{'|'.join(_spelled(only_before))}){number.regex}")
-    else:
-        options += _spelled(alone)
-        for number in numbers:
-            before = [f.first for f in forms if f.then_number and f.last is number]
-            options.append(f"(?:{'|'.join(_spelled(before))}){number.regex}")
+    for tail, heads in heads_of.items():
+        spelled = _spelled(heads)
+        if not tail:
+            options += spelled
+        else:
+            options.append((spelled[0] if len(spelled) == 1 else _group(spelled)) + tail)
     if not options:
         return None
-    return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+    return options[0] if len(options) == 1 else _group(options)
+
+
+def _tails(tails: list[tuple[str, str]]) -> str:
+    """What may follow a head: ``(?:E)?(?:N)?`` when every mix is allowed, else each mix."""
+    escapes = list(dict.fromkeys(escape for escape, _ in tails))
+    numbers = list(dict.fromkeys(number for _, number in tails))
+    if set(tails) == {(e, n) for e in escapes for n in numbers}:
+        return _optional(escapes) + _optional(numbers)
+    return "(?:" + "|".join(escape + number for escape, number in tails) + ")"
+
+
+def _optional(parts: list[str]) -> str:
+    present = [part for part in parts if part]
+    if not present:
+        return ""
+    return _group(present) + ("?" if "" in parts else "")
+
+
+def _group(options: list[str]) -> str:
+    return "(?:" + "|".join(options) + ")"
