@@ -2,7 +2,8 @@
 
 It runs exactly what a real deployment runs: the sample system's spans leave as OTLP/HTTP
 (protobuf and JSON, gzip, as SDK exporters send them), cross a real socket into the
-receiver, are decoded and handed to the pipeline.
+receiver, are decoded and handed to the pipeline, where discovery turns them into span
+patterns saved in the data directory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import httpx
 
 from app.api.background import serve_in_background
 from app.api.server import create_app
+from app.discovery.normalize import normalize
+from app.discovery.patterns import SpanPattern
+from app.discovery.run import DiscoveryRun, RunReport, pattern_store_path
+from app.discovery.store import PatternStore
 from app.ingest.otlp_sender import export_spans
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
@@ -43,6 +48,9 @@ class DemoReport:
     receiver_url: str
     summary: dict[str, Any]
     """The receiver's ``/api/ingest/summary`` answer, as JSON."""
+    discovery: RunReport
+    patterns: list[SpanPattern]
+    store_path: str
 
 
 def run_demo(
@@ -55,7 +63,9 @@ def run_demo(
     on_progress: ProgressCallback | None = None,
 ) -> DemoReport:
     summary = IngestSummary()
-    pipeline = SpanPipeline([summary])
+    store = PatternStore(pattern_store_path(settings.data_dir))
+    discovery = DiscoveryRun(store, normalize)
+    pipeline = SpanPipeline([summary, discovery])
     app = create_app(settings, pipeline, summary)
     started = time.perf_counter()
     traces_sent = spans_sent = accepted = rejected = 0
@@ -94,6 +104,8 @@ def run_demo(
         answer = http.get(f"{base_url}/api/ingest/summary")
         answer.raise_for_status()
         arrived = answer.json()
+    found = discovery.finish()
+    store.close()
     return DemoReport(
         traces_sent=traces_sent,
         spans_sent=spans_sent,
@@ -102,4 +114,7 @@ def run_demo(
         seconds=time.perf_counter() - started,
         receiver_url=url,
         summary=arrived,
+        discovery=found,
+        patterns=discovery.patterns,
+        store_path=str(store.path),
     )

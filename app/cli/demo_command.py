@@ -14,9 +14,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app.cli.discover_command import patterns_table
 from app.cli.state import cli_state
 from app.demo import DemoReport, run_demo
 from app.sample import faults_by_name
+
+BUSIEST_SHOWN = 12
 
 
 def demo(
@@ -98,8 +101,15 @@ def _print_report(console: Console, report: DemoReport) -> None:
             f"{row['p99_ms']:.1f}",
         )
     console.print(table)
+    found = report.discovery
     console.print(
-        f"{summary['spans']:,} spans, {summary['traces']:,} traces. Next: `spanwise serve` "
-        "to receive your own OTLP at http://127.0.0.1:8765/v1/traces, or "
-        "`spanwise --tempo http://localhost:3200 tempo pull --since 1h --out spans.jsonl`."
+        f"\nDiscovery: {len(report.patterns)} span patterns ({found.new_patterns} new) from "
+        f"{found.spans:,} spans, saved to {report.store_path}. The busiest:"
+    )
+    busiest = sorted(report.patterns, key=lambda p: -p.stats.count)[:BUSIEST_SHOWN]
+    console.print(patterns_table(busiest))
+    console.print(
+        "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "
+        "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "
+        "`spanwise --tempo http://localhost:3200 discover --since 1h`."
     )

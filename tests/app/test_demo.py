@@ -28,6 +28,9 @@ def test_every_span_sent_arrives_and_is_counted(
     summary = report.summary
     assert summary["spans"] == len(expected)
     assert summary["traces"] == sum(1 for s in expected if s.parent_span_id is None)
+    assert sum(p.stats.count for p in report.patterns) == len(expected)
+    assert report.discovery.new_patterns == len(report.patterns) > 50
+    assert (tmp_path / "patterns.sqlite").is_file()
     by_service = {row["service"]: row for row in summary["services"]}
     assert len(by_service) >= 6
     for service, row in by_service.items():
@@ -43,6 +46,7 @@ def test_demo_command_prints_what_arrived(no_network: respx.MockRouter, tmp_path
     )
     assert result.exit_code == 0, result.output
     assert "the receiver kept" in result.output and "rejected 0" in result.output
+    assert "span patterns" in result.output and "The busiest" in result.output
     for service in ("frontend", "checkout", "payment", "inventory", "notification"):
         assert service in result.output
 
