@@ -17,12 +17,13 @@ statement is keyed by its ``db.operation.name`` (legacy ``db.operation``) alone.
 
 The statement matcher is built from the same tokens: the command, then each key template
 with literal parts escaped and placeholders as ``PLACEHOLDER_REGEX``, then, where arguments
-were dropped, anything after whitespace. Two limits of positive matchers remain: a span
-without a statement is matched by its command alone, which a span of the same command with
-a statement also satisfies; and a placeholder's expression can reach over a separator
-(``ids`` lets base64 contain ``/`` and ``-``), so a key whose token happens to be an id
-across a separator could satisfy a neighbouring template. Neither occurs in real key
-schemes as far as we have seen.
+were dropped, anything after whitespace. Two limits remain. Matchers cannot require an
+attribute to be absent, so a span without a statement, matched by its command alone, has
+matchers that a span of the same command with a statement also satisfies. And some
+placeholders take separators of their own (``{id}`` spans the ``-`` of UUIDs and base64url
+tokens, ``{email}`` dots), so a string split one way could match a template split another:
+``SKU-{id}`` matches ``SKU-`` followed by a base64url token that, with ``SKU-``, is an id
+as a whole. Neither occurs in real key schemes as far as we have seen.
 
 ``template_name`` is also how messaging destinations are templated.
 """
@@ -34,7 +35,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from app.discovery.normalize.ids import DATE, PLACEHOLDER_REGEX, placeholder_for
+from app.discovery.normalize.ids import DATE, DATE_REGEX, ID, PLACEHOLDER_REGEX, placeholder_for
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span
 
@@ -57,17 +58,20 @@ _MEMCACHED_SYSTEMS = frozenset({"memcached", "memcache"})
 # --- Templates of names built from separated parts -------------------------------------------
 
 # ``:`` is the separator of key schemes: a name is split on it first, then each part, tried
-# whole, on the next level's separators, coarsest first.
-_LEVELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (chars, re.compile("([" + re.escape(chars) + "])")) for chars in ("|#", "/", ".", "-_{}=,")
-)
-_SEPARATORS = ":" + "".join(chars for chars, _ in _LEVELS)
-# A date with a time of day holds colons, so it is found before the name is split on them.
+# whole, on the separators of the next level, coarsest first.
+_LEVEL_SEPARATORS = ("|#", "/", ".", "-_{}=,")
+_SPLITTERS = tuple(re.compile("([" + re.escape(chars) + "])") for chars in _LEVEL_SEPARATORS)
+_SEPARATORS = ":" + "".join(_LEVEL_SEPARATORS)
+_ESCAPED_SEPARATORS = {char: re.escape(char) for char in _SEPARATORS}
+# A date is found before the name is split on colons: its time of day holds some.
 _DATE_TIME = re.compile(
-    f"(?<![^{re.escape(_SEPARATORS)}])"
-    r"(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)"
-    f"(?![^{re.escape(_SEPARATORS)}])"
+    f"(?<![^{re.escape(_SEPARATORS)}])({DATE_REGEX})(?![^{re.escape(_SEPARATORS)}])"
 )
+
+
+def _may_hold_date_time(name: str) -> bool:
+    """Cheaper than the search: a time of day follows the date after ``T`` or a space."""
+    return "-" in name and ("T" in name or " " in name)
 
 
 class NameTemplate(NamedTuple):
@@ -84,23 +88,84 @@ _PLACEHOLDER_TEMPLATES = {
     placeholder: NameTemplate(placeholder, regex, True)
     for placeholder, regex in PLACEHOLDER_REGEX.items()
 }
+_ID_TEMPLATE = _PLACEHOLDER_TEMPLATES[ID]
+
+# Bounded memories of what repeats; each is emptied when full (its entries are cheap to redo).
+_MAX_REMEMBERED = 65536
+_LEAVES: dict[str, str] = {}
+"""Tokens found to be literal and free of separators, with their regex."""
+_PARTS: dict[str, NameTemplate] = {}
+"""Parts between colons found to be literal, with their template."""
 
 
-def _add_pieces(token: str, level: int, pieces: list[NameTemplate]) -> None:
-    placeholder = placeholder_for(token)
-    if placeholder is not None:
-        pieces.append(_PLACEHOLDER_TEMPLATES[placeholder])
-        return
-    for index in range(level, len(_LEVELS)):
-        chars, splitter = _LEVELS[index]
-        if any(char in token for char in chars):
-            for position, part in enumerate(splitter.split(token)):
+def _add_pieces(token: str, level: int, texts: list[str], regexes: list[str]) -> None:
+    """Appends the template of a token that is no placeholder as a whole, split on the
+    separators of ``level`` or finer, to ``texts`` and its regex to ``regexes``."""
+    last = len(_SPLITTERS) - 1
+    for index in range(level, last):
+        parts = _SPLITTERS[index].split(token)
+        if len(parts) > 1:
+            for position, part in enumerate(parts):
                 if position % 2:
-                    pieces.append(NameTemplate(part, re.escape(part), False))
-                elif part:
-                    _add_pieces(part, index + 1, pieces)
+                    texts.append(part)
+                    regexes.append(_ESCAPED_SEPARATORS[part])
+                elif part and not _add_known(part, texts, regexes):
+                    _add_pieces(part, index + 1, texts, regexes)
             return
-    pieces.append(NameTemplate(token, re.escape(token), False))
+    _add_words(_SPLITTERS[last].split(token), texts, regexes)
+
+
+def _add_known(token: str, texts: list[str], regexes: list[str]) -> bool:
+    """Appends a token that is a placeholder or a remembered literal; False for others."""
+    regex = _LEAVES.get(token)
+    if regex is not None:
+        texts.append(token)
+        regexes.append(regex)
+        return True
+    if token.isdigit() and token.isascii():
+        placeholder: str | None = ID
+    else:
+        placeholder = placeholder_for(token)
+    if placeholder is None:
+        return False
+    texts.append(placeholder)
+    regexes.append(PLACEHOLDER_REGEX[placeholder])
+    return True
+
+
+def _add_words(parts: list[str], texts: list[str], regexes: list[str]) -> None:
+    """The finest level: words joined by ``-``, ``_``... (``parts`` as ``re.split`` with a
+    group gives them, words at even positions). The longest run of words from the left that
+    is an id as a whole stays one: ``ch_3PqL9xAB`` in ``refund-ch_3PqL9xAB``, a UUID in
+    ``order_<uuid>``. The caller has found the whole run to be no id."""
+    end = len(parts) - 1
+    start = 0
+    while start <= end:
+        if start % 2:
+            texts.append(parts[start])
+            regexes.append(_ESCAPED_SEPARATORS[parts[start]])
+            start += 1
+            continue
+        stop = end if start else end - 2
+        while stop > start:
+            placeholder = placeholder_for("".join(parts[start : stop + 1]))
+            if placeholder is not None:
+                texts.append(placeholder)
+                regexes.append(PLACEHOLDER_REGEX[placeholder])
+                break
+            stop -= 2
+        else:
+            word = parts[start]
+            if word and not _add_known(word, texts, regexes):
+                # Free of separators: a literal wherever it appears, worth remembering.
+                regex = re.escape(word)
+                if len(_LEAVES) >= _MAX_REMEMBERED:
+                    _LEAVES.clear()
+                _LEAVES[word] = regex
+                texts.append(word)
+                regexes.append(regex)
+            stop = start
+        start = stop + 1
 
 
 def _joined(templates: list[NameTemplate], separator: str = "") -> NameTemplate:
@@ -111,20 +176,30 @@ def _joined(templates: list[NameTemplate], separator: str = "") -> NameTemplate:
     )
 
 
-@lru_cache(maxsize=65536)
 def _part_template(part: str) -> NameTemplate:
-    """The template of a part between colons; parts (``cart``, ``user``) repeat a lot."""
+    """The template of a part between colons.
+
+    Literal parts (``cart``, ``user``) repeat a lot and are kept, up to a bound; parts with
+    an id in them (``4821``, ``SKU-01401``) seldom do and are not.
+    """
+    template = _PARTS.get(part)
+    if template is not None:
+        return template
+    if part.isdigit() and part.isascii():
+        return _ID_TEMPLATE
     placeholder = placeholder_for(part)
     if placeholder is not None:
         return _PLACEHOLDER_TEMPLATES[placeholder]
-    pieces: list[NameTemplate] = []
-    _add_pieces(part, 0, pieces)
-    return _joined(pieces)
-
-
-@lru_cache(maxsize=65536)
-def _interned(template: NameTemplate) -> NameTemplate:
-    """One object per distinct template, so later hashing of its strings is free."""
+    texts: list[str] = []
+    regexes: list[str] = []
+    _add_pieces(part, 0, texts, regexes)
+    text = "".join(texts)
+    # No token is spelled like a placeholder, so the text changed exactly when ids went.
+    template = NameTemplate(text, "".join(regexes), text != part)
+    if not template.has_placeholder:
+        if len(_PARTS) >= _MAX_REMEMBERED:
+            _PARTS.clear()
+        _PARTS[part] = template
     return template
 
 
@@ -133,26 +208,36 @@ def template_name(name: str) -> NameTemplate:
     """``cart:user:4821`` -> ``cart:user:{id}``, with the regex that recognises it."""
     if ":" not in name:
         return _part_template(name)
-    if "-" in name and _DATE_TIME.search(name):
+    if _may_hold_date_time(name) and _DATE_TIME.search(name):
         segments: list[NameTemplate] = []
         for position, segment in enumerate(_DATE_TIME.split(name)):
             if position % 2:
                 segments.append(_PLACEHOLDER_TEMPLATES[DATE])
             else:
                 segments.append(_joined([_part_template(p) for p in segment.split(":")], ":"))
-        return _interned(_joined(segments))
-    return _interned(_joined([_part_template(part) for part in name.split(":")], ":"))
+        return _joined(segments)
+    return _joined([_part_template(part) for part in name.split(":")], ":")
+
+
+def _name_parts(name: str) -> tuple[NameTemplate, ...]:
+    """A name's template as the templates of its parts between colons, which are cached
+    objects: cheaper than ``template_name`` for a name never seen, and as telling."""
+    if ":" not in name:
+        return (_part_template(name),)
+    if _may_hold_date_time(name) and _DATE_TIME.search(name):
+        return (template_name(name),)
+    return tuple(map(_part_template, name.split(":")))
 
 
 _PLACEHOLDERS = re.compile("|".join(re.escape(p) for p in PLACEHOLDER_REGEX))
-_SEPARATOR_RUNS = re.compile(r"[:|#/.\-_{}=,]{2,}")
+_SEPARATOR_RUNS = re.compile(f"[{re.escape(_SEPARATORS)}]{{2,}}")
 
 
 def naming_words(template: str) -> str:
     """A template without its placeholders, for names: ``cart:user:{id}`` -> ``cart:user``."""
     words = _PLACEHOLDERS.sub("", template)
     words = _SEPARATOR_RUNS.sub(lambda run: run.group()[0], words)
-    return words.strip(":|#/.-_{}=, ")
+    return words.strip(_SEPARATORS + " ")
 
 
 def attribute_text(raw: Any) -> str | None:
@@ -221,6 +306,7 @@ _MEMCACHED_ALL_KEYS = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def _key_layout(command: str, memcached: bool) -> int:
     if memcached:
         if command in _MEMCACHED_ALL_KEYS:
@@ -258,62 +344,57 @@ def _command_word(token: str) -> tuple[str, str]:
     return token, re.escape(token)
 
 
-class _Shape(NamedTuple):
-    """What a statement's operation depends on; one per operation, whatever the ids."""
-
-    command: str
-    head: str
-    layout: int
-    keys: tuple[NameTemplate, ...]
+_Shape = tuple[str, int, tuple[tuple[NameTemplate, ...], ...]]
+"""What a statement's operation depends on: the command, how its keys are laid out, and
+each key as ``_name_parts`` gives it. A plain tuple: one is made for every new statement."""
 
 
 def _shape(statement: str, memcached: bool) -> _Shape | None:
-    tokens = statement.split()
-    if not tokens:
+    # Split off no more than needed: values (a cached JSON document) can be long.
+    words = statement.split(None, 2)
+    if not words:
         return None
-    command, head = _command_word(tokens[0])
-    arguments = tokens[1:]
+    command = _command_word(words[0])[0]
+    rest = words[1:]  # the first argument, and everything after it
     if not memcached and command in _REDIS_CONTAINERS:
-        if not arguments:  # without its sub-command; any word after it would be one
-            return _Shape(command, head, _BARE, ())
-        sub, sub_regex = _command_word(arguments[0])
-        command = f"{command} {sub}"
-        head = head + r"\s+" + sub_regex
-        arguments = arguments[1:]
+        if not rest:  # without its sub-command; any word after it would be one
+            return command, _BARE, ()
+        command = f"{command} {_command_word(rest[0])[0]}"
+        rest = rest[1].split(None, 1) if len(rest) > 1 else []
     layout = _key_layout(command, memcached)
     if layout == _NO_KEY:
-        return _Shape(command, head, layout, ())
-    if not arguments:
-        return _Shape(command, head, _BARE, ())
+        return command, layout, ()
+    if not rest:
+        return command, _BARE, ()
     if layout == _KEY_FIRST:
-        return _Shape(command, head, layout, (template_name(arguments[0]),))
-    keys: dict[str, NameTemplate] = {}
-    for argument in arguments:
-        template = template_name(argument)
-        keys.setdefault(template.text, template)
-    return _Shape(command, head, layout, tuple(keys.values()))
+        return command, layout, (_name_parts(rest[0]),)
+    arguments = [rest[0], *rest[1].split()] if len(rest) > 1 else rest
+    # Each distinct key once, first appearance first (``_command`` merges any two part
+    # tuples of one template).
+    return command, layout, tuple(dict.fromkeys(map(_name_parts, arguments)))
 
 
 @lru_cache(maxsize=16384)
 def _command(shape: _Shape) -> CacheCommand:
-    head = r"\s*" + shape.head
-    keys = tuple(template.text for template in shape.keys)
-    if shape.layout == _BARE:
-        return CacheCommand(shape.command, keys, head + r"\s*")
-    if shape.layout == _NO_KEY:
-        return CacheCommand(shape.command, keys, head + _ANY_ARGUMENTS)
-    if shape.layout == _KEY_FIRST:
-        regex = head + r"\s+" + shape.keys[0].regex + _ANY_ARGUMENTS
-        return CacheCommand(shape.command, keys, regex)
+    command, layout, parts_of_keys = shape
+    head = r"\s*" + r"\s+".join(_command_word(word)[1] for word in command.split(" "))
+    templates = list({t.text: t for t in (_joined(list(p), ":") for p in parts_of_keys)}.values())
+    keys = tuple(template.text for template in templates)
+    if layout == _BARE:
+        return CacheCommand(command, keys, head + r"\s*")
+    if layout == _NO_KEY:
+        return CacheCommand(command, keys, head + _ANY_ARGUMENTS)
+    if layout == _KEY_FIRST:
+        return CacheCommand(command, keys, head + r"\s+" + templates[0].regex + _ANY_ARGUMENTS)
     # Only keys: each distinct template once, in order of first appearance. The regex lets
     # a template repeat once it has appeared, and no other.
     parts = [head]
     regexes: list[str] = []
-    for template in shape.keys:
+    for template in templates:
         regexes.append(template.regex)
         parts.append(r"\s+" + template.regex + r"(?:\s+(?:" + "|".join(regexes) + "))*")
     parts.append(r"\s*")
-    return CacheCommand(shape.command, keys, "".join(parts))
+    return CacheCommand(command, keys, "".join(parts))
 
 
 def parse_statement(statement: str, memcached: bool = False) -> CacheCommand | None:
@@ -366,6 +447,17 @@ def _command_operation(
     )
 
 
+@lru_cache(maxsize=65536)
+def _operation_of_statement(
+    system_field: str, system: str, statement_field: str, statement: str
+) -> Operation | None:
+    """Popular keys and keyless commands repeat: their statements are looked up once."""
+    shape = _shape(statement, system.lower() in _MEMCACHED_SYSTEMS)
+    if shape is None:
+        return None
+    return _statement_operation(system_field, system, statement_field, shape)
+
+
 def normalize_cache(span: Span) -> Operation | None:
     """``redis GET product:SKU-{id}``; None when the span names neither statement nor command."""
     attributes = span.attributes
@@ -374,13 +466,12 @@ def normalize_cache(span: Span) -> Operation | None:
     system = attribute_text(attributes.get(system_field))
     if system is None:
         return None
-    memcached = system.lower() in _MEMCACHED_SYSTEMS
     for statement_field in ("db.query.text", "db.statement"):
         statement = attributes.get(statement_field)
         if statement.__class__ is str and statement:
-            shape = _shape(statement, memcached)
-            if shape is not None:
-                return _statement_operation(system_field, system, statement_field, shape)
+            operation = _operation_of_statement(system_field, system, statement_field, statement)
+            if operation is not None:
+                return operation
     for command_field in ("db.operation.name", "db.operation"):
         command = attribute_text(attributes.get(command_field))
         if command is not None:

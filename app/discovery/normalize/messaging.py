@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any
 
 from app.discovery.normalize.cache import attribute_text, naming_words, template_name
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
@@ -39,38 +40,55 @@ _FLAG_FIELDS = (
 _KIND_OPERATION = {SpanKind.PRODUCER: "publish", SpanKind.CONSUMER: "process"}
 
 
+_Destination = tuple[str, str, MatchType, str]
+"""The destination's attribute, what the key shows of it, and how its matcher matches what."""
+
+
+def _destination(attributes: dict[str, Any]) -> _Destination | None:
+    template = attribute_text(attributes.get("messaging.destination.template"))
+    if template is not None:
+        field = "messaging.destination.template"
+        return field, template, MatchType.EXACT, template
+    for field in _DESTINATION_FIELDS:
+        name = attribute_text(attributes.get(field))
+        if name is not None:
+            shown = template_name(name)
+            if shown.has_placeholder:
+                return field, shown.text, MatchType.REGEX, shown.regex
+            return field, name, MatchType.EXACT, name
+    for field, shown_text in _FLAG_FIELDS:
+        if attribute_text(attributes.get(field)) == "true":
+            return field, shown_text, MatchType.EXACT, "true"
+    return None
+
+
 @lru_cache(maxsize=16384)
 def _operation(
     system: str,
     operation_field: str | None,
     operation: str | None,
-    destination_field: str | None,
-    destination: str | None,
-    destination_value: str | None,
-    destination_match: MatchType,
+    destination: _Destination | None,
 ) -> Operation:
-    """``destination`` is what the key shows, ``destination_value`` what its matcher wants."""
     matchers = [Matcher(FieldType.SPAN_ATTRIBUTE, "messaging.system", MatchType.EXACT, system)]
     hints = {"system": system.lower()}
+    key = [system]
     if operation is not None:
+        key.append(operation)
         hints["operation"] = operation
         if operation_field is not None:
             matchers.append(
                 Matcher(FieldType.SPAN_ATTRIBUTE, operation_field, MatchType.EXACT, operation)
             )
-    if destination_field is not None and destination is not None:
-        assert destination_value is not None
-        matchers.append(
-            Matcher(
-                FieldType.SPAN_ATTRIBUTE, destination_field, destination_match, destination_value
-            )
-        )
-        target = naming_words(destination)
+    if destination is not None:
+        field, shown, match_type, value = destination
+        key.append(shown)
+        matchers.append(Matcher(FieldType.SPAN_ATTRIBUTE, field, match_type, value))
+        target = naming_words(shown)
         if target:
             hints["target"] = target
     return Operation(
         family=Family.MESSAGING,
-        key=" ".join(part for part in (system, operation, destination) if part),
+        key=" ".join(key),
         matchers=tuple(matchers),
         hints=MappingProxyType(hints),
     )
@@ -82,36 +100,8 @@ def normalize_messaging(span: Span) -> Operation | None:
     system = attribute_text(attributes.get("messaging.system"))
     if system is None:
         return None
-    operation_field: str | None = None
-    operation = None
     for field in _OPERATION_FIELDS:
         operation = attribute_text(attributes.get(field))
         if operation is not None:
-            operation_field = field
-            break
-    else:
-        operation = _KIND_OPERATION.get(span.kind)
-
-    destination_field: str | None = "messaging.destination.template"
-    destination = value = attribute_text(attributes.get("messaging.destination.template"))
-    match = MatchType.EXACT
-    if destination is None:
-        for field in _DESTINATION_FIELDS:
-            name = attribute_text(attributes.get(field))
-            if name is not None:
-                template = template_name(name)
-                destination_field, destination = field, template.text
-                if template.has_placeholder:
-                    value, match = template.regex, MatchType.REGEX
-                else:
-                    value = name
-                break
-        else:
-            destination_field = None
-            for field, shown in _FLAG_FIELDS:
-                if attribute_text(attributes.get(field)) == "true":
-                    destination_field, destination, value = field, shown, "true"
-                    break
-    return _operation(
-        system, operation_field, operation, destination_field, destination, value, match
-    )
+            return _operation(system, field, operation, _destination(attributes))
+    return _operation(system, None, _KIND_OPERATION.get(span.kind), _destination(attributes))

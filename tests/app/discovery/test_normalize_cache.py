@@ -32,6 +32,9 @@ TEMPLATES = [
     ("rate:192.168.1.20", "rate:{id}.{id}.{id}.{id}"),
     ("bull:email-queue:1042", "bull:email-queue:{id}"),
     ("tenant_4821_events", "tenant_{id}_events"),
+    ("refund-ch_3PqL9xAB", "refund-{id}"),  # words that are an id together stay one
+    ("lock:order=550e8400-e29b-41d4-a716-446655440000", "lock:order={id}"),  # a UUID, not 5
+    ("customer-notification-preferences", "customer-notification-preferences"),
     ("{user1000}.following", "{user1000}.following"),  # a cluster hash tag, no id in it
     ("page=2,size=20", "page={id},size={id}"),
     ("a::b", "a::b"),  # empty parts keep their separators
