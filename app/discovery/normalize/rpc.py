@@ -12,24 +12,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
 
+from app.discovery.normalize.cache import attribute_text
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span, SpanKind
-
-
-def _text(raw: Any) -> str | None:
-    """An attribute value as ``Matcher.value_of`` renders it; None when absent or empty."""
-    if raw is None:
-        return None
-    if raw.__class__ is not str:
-        if isinstance(raw, bool):
-            raw = "true" if raw else "false"
-        elif isinstance(raw, list) and len(raw) == 1:
-            raw = str(raw[0])
-        else:
-            raw = str(raw)
-    return raw or None
 
 
 @lru_cache(maxsize=4096)
@@ -86,13 +72,13 @@ def _name_operation(system: str, name: str, service: str, method: str, client: b
 def normalize_rpc(span: Span) -> Operation | None:
     """``grpc inventory.v1.InventoryService/Reserve``; None when no method can be found."""
     attributes = span.attributes
-    system = _text(attributes.get("rpc.system"))
+    system = attribute_text(attributes.get("rpc.system"))
     if system is None:
         return None
     client = span.kind is SpanKind.CLIENT
-    method = _text(attributes.get("rpc.method"))
+    method = attribute_text(attributes.get("rpc.method"))
     if method is not None:
-        service = _text(attributes.get("rpc.service"))
+        service = attribute_text(attributes.get("rpc.service"))
         return _attribute_operation(system, service, method, client)
     parsed = parse_rpc_name(span.name)
     if parsed is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections.abc import Callable
 
 import pytest
 
@@ -14,8 +14,8 @@ from app.discovery.normalize.cache import (
     parse_statement,
     template_name,
 )
-from app.discovery.operation import Family, Operation
-from app.sample import FaultName, SampleConfig, faults_by_name, generate_traces
+from app.discovery.operation import Family
+from app.sample import FaultName, faults_by_name
 from connectors.spans import Span, SpanKind
 
 TEMPLATES = [
@@ -235,39 +235,10 @@ def _is_cache(span: Span) -> bool:
     return bool(system) and str(system).lower() in CACHE_SYSTEMS
 
 
-def _sample(seed: int, faults: tuple) -> list[tuple[Span, str, Operation]]:
-    rows = []
-    for trace in generate_traces(SampleConfig(seed=seed, traces=1500, faults=faults)):
-        for span in trace.spans:
-            if _is_cache(span):
-                operation = normalize_cache(span)
-                assert operation is not None, span
-                rows.append((span, trace.truth[span.span_id], operation))
-    return rows
-
-
 @pytest.mark.parametrize(
     ("seed", "faults"), [(1, ()), (42, ()), (42, ALL_FAULTS)], ids=["1", "42", "42 faults"]
 )
 def test_sample_cache_spans_key_by_true_operation_and_matchers_keep_them_apart(
-    seed: int, faults: tuple
+    seed: int, faults: tuple, check_family_on_sample: Callable[..., None]
 ) -> None:
-    rows = _sample(seed, faults)
-    assert rows
-    keys_of_label: dict[str, set[str]] = defaultdict(set)
-    labels_of_key: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for span, label, operation in rows:
-        keys_of_label[label].add(operation.key)
-        labels_of_key[(span.service_name, span.kind.label, operation.key)].add(label)
-    assert {label: keys for label, keys in keys_of_label.items() if len(keys) > 1} == {}
-    assert {key: labels for key, labels in labels_of_key.items() if len(labels) > 1} == {}
-
-    # Patterns as the clusterer makes them: matchers of the first span of each key.
-    patterns: dict[tuple[str, str], dict[tuple, Operation]] = defaultdict(dict)
-    for span, _, operation in rows:
-        pattern_key = (operation.key, tuple(m.field_name for m in operation.matchers))
-        patterns[(span.service_name, span.kind.label)].setdefault(pattern_key, operation)
-    for span, _, operation in rows:
-        for (key, _), pattern in patterns[(span.service_name, span.kind.label)].items():
-            matches = all(m.matches(span) for m in pattern.matchers)
-            assert matches == (key == operation.key), (span.attributes, key)
+    check_family_on_sample(_is_cache, normalize_cache, seed, faults)
