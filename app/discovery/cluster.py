@@ -4,8 +4,13 @@ A span's pattern is found from its service, its kind and its normalized operatio
 the pattern graph come from parent span ids and, for messaging, from a consumer span's links
 to its producer span. Spans of one trace may arrive in different batches and in any order
 (OTLP pushes them as SDKs flush), so the span-to-pattern map of recent spans and the edges
-still waiting for their other end are kept across batches, in bounded LRU maps: memory
-depends on those bounds and on the number of patterns, never on the number of spans.
+still waiting for their other end are kept across batches, in bounded maps that drop their
+oldest entries first: memory depends on those bounds and on the number of patterns, never
+on the number of spans.
+
+Spans of known patterns whose matchers are all exact are recognised by those matchers and
+skip normalization (``app.discovery.known``); statistics are added per pattern once per
+batch, which is what keeps them cheap.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import random
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
 
+from app.discovery.known import ExactMatcherIndex
 from app.discovery.operation import Operation
 from app.discovery.patterns import PatternKey, SpanPattern
 from connectors.spans import Span, SpanKind
@@ -29,15 +36,21 @@ SpanRef = tuple[str, str]  # (trace id, span id)
 _KIND_LABELS = tuple(kind.label for kind in SpanKind)
 
 
-class _Lru(OrderedDict[SpanRef, int]):
+class _RecentSpans(dict[SpanRef, int]):
+    """Pattern ids of the latest spans; the oldest tenth goes once ``capacity`` is passed.
+
+    Evicting in chunks keeps the per-span cost to one dict insert (an ``OrderedDict`` LRU
+    costs twice that); a span is written once, so insertion order is age order.
+    """
+
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
 
-    def put(self, key: SpanRef, value: int) -> None:
-        self[key] = value
-        if len(self) > self.capacity:
-            self.popitem(last=False)
+    def evict_oldest(self) -> None:
+        drop = len(self) - self.capacity + max(self.capacity // 10, 1)
+        for ref in list(islice(self, drop)):
+            del self[ref]
 
 
 class PatternClusterer:
@@ -63,7 +76,10 @@ class PatternClusterer:
         self.patterns: list[SpanPattern] = []
         self._by_key: dict[PatternKey, SpanPattern] = {}
         self._names: set[str] = set()
-        self._recent = _Lru(recent_spans)
+        self._known = ExactMatcherIndex()
+        self.spans_recognised = 0
+        """Spans found by the matchers of a known pattern, without normalization."""
+        self._recent = _RecentSpans(recent_spans)
         # Children (or consumers) whose parent (or producer) span has not arrived yet.
         self._waiting: OrderedDict[SpanRef, list[int]] = OrderedDict()
         self._waiting_capacity = waiting_edges
@@ -74,28 +90,71 @@ class PatternClusterer:
             self.patterns.append(pattern)
             self._by_key[pattern.key] = pattern
             self._names.add(pattern.name)
+            self._known.add(pattern)
 
     def accept(self, spans: Sequence[Span]) -> None:
+        """Cluster a batch; statistics are added per pattern at the end of the batch."""
+        by_pattern: dict[int, list[Span]] = {}
+        recent = self._recent
+        waiting = self._waiting
         for span in spans:
-            self.add(span)
+            pattern_id = self._pattern_of(span).id
+            members = by_pattern.get(pattern_id)
+            if members is None:
+                by_pattern[pattern_id] = [span]
+            else:
+                members.append(span)
+            # The pattern graph: inline, as it runs for every span.
+            trace_id = span.trace_id
+            ref = (trace_id, span.span_id)
+            recent[ref] = pattern_id
+            parent_span_id = span.parent_span_id
+            if parent_span_id is not None:
+                parent_ref = (trace_id, parent_span_id)
+                parent_id = recent.get(parent_ref)
+                if parent_id is None:
+                    self._wait(parent_ref, pattern_id)
+                else:
+                    self._edge(parent_id, pattern_id)
+            if span.links:
+                for link in span.links:
+                    producer_ref = (link.trace_id, link.span_id)
+                    producer_id = recent.get(producer_ref)
+                    if producer_id is None:
+                        self._wait(producer_ref, pattern_id)
+                    else:
+                        self._edge(producer_id, pattern_id)
+            if waiting:
+                waiting_children = waiting.pop(ref, None)
+                if waiting_children:
+                    for child_id in waiting_children:
+                        self._edge(pattern_id, child_id)
+        if len(recent) > recent.capacity:
+            recent.evict_oldest()
+        patterns = self.patterns
+        rng = self._rng
+        for pattern_id, members in by_pattern.items():
+            patterns[pattern_id].stats.add_many(members, rng)
+        self.spans_seen += len(spans)
 
     def add(self, span: Span) -> SpanPattern:
-        operation = self._normalize(span)
-        kind = _KIND_LABELS[span.kind]
+        """Cluster one span (``accept`` is faster for many)."""
+        self.accept((span,))
+        return self.patterns[self._recent[(span.trace_id, span.span_id)]]
+
+    def _pattern_of(self, span: Span) -> SpanPattern:
         service = span.service_name
-        key = (
-            service,
-            kind,
-            operation.key,
-            tuple(m.field_name for m in operation.matchers),
-        )
+        kind = _KIND_LABELS[span.kind]
+        known_id = self._known.find(span, service, kind)
+        if known_id is not None:
+            self.spans_recognised += 1
+            return self.patterns[known_id]
+        operation = self._normalize(span)
+        key = (service, kind, operation.key, operation.matcher_fields)
         pattern = self._by_key.get(key)
         if pattern is None:
             pattern = self._new_pattern(service, kind, operation)
             self._by_key[key] = pattern
-        pattern.stats.add(span, self._rng)
-        self.spans_seen += 1
-        self._link(span, pattern.id)
         return pattern
 
     def _new_pattern(self, service: str, kind: str, operation: Operation) -> SpanPattern:
@@ -111,6 +170,7 @@ class PatternClusterer:
             name=name,
         )
         self.patterns.append(pattern)
+        self._known.add(pattern)
         return pattern
 
     def _unique_name(self, name: str) -> str:
@@ -120,25 +180,6 @@ class PatternClusterer:
             number += 1
         self._names.add(candidate)
         return candidate
-
-    def _link(self, span: Span, pattern_id: int) -> None:
-        ref = (span.trace_id, span.span_id)
-        self._recent.put(ref, pattern_id)
-        upstream: list[SpanRef] = []
-        if span.parent_span_id is not None:
-            upstream.append((span.trace_id, span.parent_span_id))
-        for link in span.links:
-            upstream.append((link.trace_id, link.span_id))
-        for parent_ref in upstream:
-            parent_id = self._recent.get(parent_ref)
-            if parent_id is not None:
-                self._edge(parent_id, pattern_id)
-            else:
-                self._wait(parent_ref, pattern_id)
-        waiting_children = self._waiting.pop(ref, None)
-        if waiting_children:
-            for child_id in waiting_children:
-                self._edge(pattern_id, child_id)
 
     def _wait(self, parent_ref: SpanRef, child_id: int) -> None:
         children = self._waiting.get(parent_ref)

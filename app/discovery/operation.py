@@ -118,3 +118,9 @@ class Operation:
     hints: Mapping[str, str] = field(default_factory=dict)
     """Words for naming and describing it: ``system``, ``operation``, ``target`` (table,
     topic, route, key prefix), ``peer`` (host or service called), ``method``..."""
+
+    matcher_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The field names its matchers read: part of a pattern's key (``PatternKey``)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "matcher_fields", tuple(m.field_name for m in self.matchers))

@@ -9,11 +9,15 @@ spans plus the slowest and the latest erroring ones.
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from math import ceil, log2
 
 from ddsketch import DDSketch
+from ddsketch.mapping import LogarithmicMapping
 
 from connectors.spans import Span, StatusCode
 
@@ -40,6 +44,40 @@ def count_bounded(counter: Counter[str], key: str, amount: int = 1) -> None:
         counter[OTHER] += amount
 
 
+_BUCKET_MULTIPLIER = math.log(2) / math.log1p(2 * SKETCH_ACCURACY / (1 - SKETCH_ACCURACY))
+"""``DDSketch(SKETCH_ACCURACY)``'s logarithmic mapping: a value's bucket is
+``ceil(log2(value) * _BUCKET_MULTIPLIER)`` (``ddsketch.mapping.LogarithmicMapping.key``)."""
+_SMALLEST = LogarithmicMapping(SKETCH_ACCURACY).min_possible
+
+
+def add_durations_ms(sketch: DDSketch, values: list[float]) -> None:
+    """Add many values to ``sketch`` with one insert per distinct bucket.
+
+    Values are grouped by the bucket the sketch's mapping puts them in, and the first value
+    of each group is added with the group's size as its weight. Quantiles come from bucket
+    counts alone, so they are what one insert per value gives (a test compares the bins);
+    only the sketch's own sum and minimum, which Spanwise does not use, differ.
+    """
+    if len(values) < 4:
+        for value in values:
+            sketch.add(value)
+        return
+    by_bucket: dict[int, list[float]] = {}
+    multiplier = _BUCKET_MULTIPLIER
+    for value in values:
+        bucket = ceil(log2(value) * multiplier) if value > _SMALLEST else _ZERO_BUCKET
+        found = by_bucket.get(bucket)
+        if found is None:
+            by_bucket[bucket] = [value, 1.0]
+        else:
+            found[1] += 1.0
+    for value, weight in by_bucket.values():
+        sketch.add(value, weight)
+
+
+_ZERO_BUCKET = -(2**62)
+
+
 @dataclass
 class PatternStats:
     count: int = 0
@@ -56,47 +94,68 @@ class PatternStats:
     errors: list[Span] = field(default_factory=list)
 
     def add(self, span: Span, rng: random.Random) -> None:
-        duration = span.end_unix_nano - span.start_unix_nano
-        self.count += 1
-        if self.first_seen_unix_nano == 0 or span.start_unix_nano < self.first_seen_unix_nano:
-            self.first_seen_unix_nano = span.start_unix_nano
-        if span.end_unix_nano > self.last_seen_unix_nano:
-            self.last_seen_unix_nano = span.end_unix_nano
-        if duration > self.max_duration_ns:
-            self.max_duration_ns = duration
-        self.durations_ms.add(max(duration, 0) / 1e6)
-        attributes = span.attributes
-        for name in _STATUS_ATTRIBUTES:
-            code = attributes.get(name)
-            if code is not None:
-                count_bounded(self.status_codes, str(code))
-                break
-        if span.events:
-            for event in span.events:
-                if event.name == "exception":
-                    kind = event.attributes.get("exception.type")
-                    if kind:
-                        count_bounded(self.exception_types, str(kind))
-        if span.status_code is StatusCode.ERROR:
-            self.error_count += 1
-            self.errors.append(span)
-            if len(self.errors) > ERROR_SAMPLES:
-                del self.errors[0]
-        self._sample(span, duration, rng)
+        self.add_many((span,), rng)
 
-    def _sample(self, span: Span, duration: int, rng: random.Random) -> None:
+    def add_many(self, spans: Sequence[Span], rng: random.Random) -> None:
+        """Add the spans of one batch that belong to this pattern.
+
+        Batching is what makes statistics cheap: the duration sketch gets one insert per
+        bucket rather than one per span (``add_durations_ms``).
+        """
+        if not spans:
+            return
+        durations = [span.end_unix_nano - span.start_unix_nano for span in spans]
+        self.count += len(spans)
+        first = min(span.start_unix_nano for span in spans)
+        if self.first_seen_unix_nano == 0 or first < self.first_seen_unix_nano:
+            self.first_seen_unix_nano = first
+        self.last_seen_unix_nano = max(
+            self.last_seen_unix_nano, max(span.end_unix_nano for span in spans)
+        )
+        self.max_duration_ns = max(self.max_duration_ns, max(durations))
+        add_durations_ms(self.durations_ms, [max(d, 0) / 1e6 for d in durations])
+        codes: list[str] = []
+        for span in spans:
+            attributes = span.attributes
+            for name in _STATUS_ATTRIBUTES:
+                code = attributes.get(name)
+                if code is not None:
+                    codes.append(str(code))
+                    break
+            if span.events:
+                for event in span.events:
+                    if event.name == "exception":
+                        kind = event.attributes.get("exception.type")
+                        if kind:
+                            count_bounded(self.exception_types, str(kind))
+            if span.status_code is StatusCode.ERROR:
+                self.error_count += 1
+                self.errors.append(span)
+        if len(self.errors) > ERROR_SAMPLES:
+            del self.errors[:-ERROR_SAMPLES]
+        if codes:
+            for code, amount in Counter(codes).items():
+                count_bounded(self.status_codes, code, amount)
+        self._sample(spans, durations, rng)
+
+    def _sample(self, spans: Sequence[Span], durations: list[int], rng: random.Random) -> None:
         # Reservoir sampling (Vitter's algorithm R): each span is kept with equal chance.
-        if len(self.typical) < TYPICAL_SAMPLES:
-            self.typical.append(span)
-        else:
-            slot = int(rng.random() * self.count)  # randrange's checks cost more than this
-            if slot < TYPICAL_SAMPLES:
-                self.typical[slot] = span
-        entry = (duration, span.span_id, span)
-        if len(self.slowest) < SLOWEST_SAMPLES:
-            heapq.heappush(self.slowest, entry)
-        elif duration > self.slowest[0][0]:
-            heapq.heapreplace(self.slowest, entry)
+        typical = self.typical
+        seen = self.count - len(spans)
+        for span in spans:
+            seen += 1
+            if len(typical) < TYPICAL_SAMPLES:
+                typical.append(span)
+            else:
+                slot = int(rng.random() * seen)  # randrange's checks cost more than this
+                if slot < TYPICAL_SAMPLES:
+                    typical[slot] = span
+        slowest = self.slowest
+        for duration, span in zip(durations, spans, strict=True):
+            if len(slowest) < SLOWEST_SAMPLES:
+                heapq.heappush(slowest, (duration, span.span_id, span))
+            elif duration > slowest[0][0]:
+                heapq.heapreplace(slowest, (duration, span.span_id, span))
 
     @property
     def error_rate(self) -> float:
