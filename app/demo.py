@@ -19,7 +19,7 @@ from app.api.background import serve_in_background
 from app.api.server import create_app
 from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
-from app.discovery.run import DiscoveryRun, RunReport, pattern_store_path
+from app.discovery.run import DiscoveryRun, RunReport, pattern_store_path, sample_source
 from app.discovery.store import PatternStore
 from app.ingest.otlp_sender import export_spans
 from app.ingest.pipeline import SpanPipeline
@@ -64,7 +64,8 @@ def run_demo(
 ) -> DemoReport:
     summary = IngestSummary()
     store = PatternStore(pattern_store_path(settings.data_dir))
-    discovery = DiscoveryRun(store, normalize)
+    # The spans arrive through the receiver, but they are the sample system's: replayable.
+    discovery = DiscoveryRun(store, normalize, source=sample_source(seed, traces, faults))
     pipeline = SpanPipeline([summary, discovery])
     app = create_app(settings, pipeline, summary)
     started = time.perf_counter()

@@ -19,6 +19,7 @@ import random
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 from app.discovery.known import ExactMatcherIndex
@@ -53,6 +54,27 @@ class _RecentSpans(dict[SpanRef, int]):
             del self[ref]
 
 
+_OUTSIDE_SCOPE = -1
+
+
+@dataclass
+class ReplayScope:
+    """What a replay of spans already counted may change (``app.discovery.rederive``).
+
+    Only the ``affected`` patterns get statistics, only edges touching them are counted,
+    and a new pattern is made only for a key ``admits`` accepts; every other span is still
+    placed, so that edges between it and affected spans resolve.
+    """
+
+    affected: set[int]
+    admits: Callable[[PatternKey], bool]
+
+    def counts_edge(self, parent_id: int, child_id: int) -> bool:
+        if parent_id == _OUTSIDE_SCOPE or child_id == _OUTSIDE_SCOPE:
+            return False
+        return parent_id in self.affected or child_id in self.affected
+
+
 class PatternClusterer:
     """Groups spans into patterns; feed it with ``accept`` (a ``SpanSink``).
 
@@ -70,6 +92,8 @@ class PatternClusterer:
         seed: int = 0,
         recent_spans: int = RECENT_SPANS,
         waiting_edges: int = WAITING_EDGES,
+        unindexed: Iterable[PatternKey] = (),
+        scope: ReplayScope | None = None,
     ) -> None:
         self._normalize = normalizer
         self._rng = random.Random(seed)
@@ -77,6 +101,8 @@ class PatternClusterer:
         self._by_key: dict[PatternKey, SpanPattern] = {}
         self._names: set[str] = set()
         self._known = ExactMatcherIndex()
+        self._unindexed = set(unindexed)
+        self._scope = scope
         self.spans_recognised = 0
         """Spans found by the matchers of a known pattern, without normalization."""
         self._recent = _RecentSpans(recent_spans)
@@ -90,7 +116,7 @@ class PatternClusterer:
             self.patterns.append(pattern)
             self._by_key[pattern.key] = pattern
             self._names.add(pattern.name)
-            self._known.add(pattern)
+            self._index(pattern)
 
     def accept(self, spans: Sequence[Span]) -> None:
         """Cluster a batch; statistics are added per pattern at the end of the batch."""
@@ -98,7 +124,7 @@ class PatternClusterer:
         recent = self._recent
         waiting = self._waiting
         for span in spans:
-            pattern_id = self._pattern_of(span).id
+            pattern_id = self._pattern_id(span)
             members = by_pattern.get(pattern_id)
             if members is None:
                 by_pattern[pattern_id] = [span]
@@ -133,8 +159,10 @@ class PatternClusterer:
             recent.evict_oldest()
         patterns = self.patterns
         rng = self._rng
+        scope = self._scope
         for pattern_id, members in by_pattern.items():
-            patterns[pattern_id].stats.add_many(members, rng)
+            if scope is None or pattern_id in scope.affected:
+                patterns[pattern_id].stats.add_many(members, rng)
         self.spans_seen += len(spans)
 
     def add(self, span: Span) -> SpanPattern:
@@ -142,20 +170,24 @@ class PatternClusterer:
         self.accept((span,))
         return self.patterns[self._recent[(span.trace_id, span.span_id)]]
 
-    def _pattern_of(self, span: Span) -> SpanPattern:
+    def _pattern_id(self, span: Span) -> int:
         service = span.service_name
         kind = _KIND_LABELS[span.kind]
         known_id = self._known.find(span, service, kind)
         if known_id is not None:
             self.spans_recognised += 1
-            return self.patterns[known_id]
+            return known_id
         operation = self._normalize(span)
         key = (service, kind, operation.key, operation.matcher_fields)
         pattern = self._by_key.get(key)
         if pattern is None:
+            if self._scope is not None and not self._scope.admits(key):
+                return _OUTSIDE_SCOPE
             pattern = self._new_pattern(service, kind, operation)
             self._by_key[key] = pattern
-        return pattern
+            if self._scope is not None:
+                self._scope.affected.add(pattern.id)
+        return pattern.id
 
     def _new_pattern(self, service: str, kind: str, operation: Operation) -> SpanPattern:
         name = self._unique_name(provisional_name(service, kind, operation))
@@ -170,8 +202,13 @@ class PatternClusterer:
             name=name,
         )
         self.patterns.append(pattern)
-        self._known.add(pattern)
+        self._index(pattern)
         return pattern
+
+    def _index(self, pattern: SpanPattern) -> None:
+        # Merged-away patterns and patterns being split must go through normalization.
+        if pattern.merged_into is None and pattern.key not in self._unindexed:
+            self._known.add(pattern)
 
     def _unique_name(self, name: str) -> str:
         candidate, number = name, 2
@@ -191,6 +228,8 @@ class PatternClusterer:
             children.append(child_id)
 
     def _edge(self, parent_id: int, child_id: int) -> None:
+        if self._scope is not None and not self._scope.counts_edge(parent_id, child_id):
+            return
         self.patterns[parent_id].children[child_id] += 1
         self.patterns[child_id].parents[parent_id] += 1
 

@@ -32,6 +32,15 @@ class SpanPattern:
     parents: Counter[int] = field(default_factory=Counter)
     """Patterns whose spans are parents of this one's (or its producers, through links)."""
     children: Counter[int] = field(default_factory=Counter)
+    merged_into: int | None = None
+    """Set when a person merged this pattern into another: its name then resolves there."""
+
+    def retire(self, *, into: int | None) -> None:
+        """Empty the pattern: merged into ``into``, or split, its spans now go elsewhere."""
+        self.stats = PatternStats()
+        self.parents.clear()
+        self.children.clear()
+        self.merged_into = into
 
     @property
     def key(self) -> PatternKey:

@@ -10,8 +10,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.discovery.cluster import Normalizer, PatternClusterer
+from app.discovery.overrides import OverriddenNormalizer, split_keys
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.sample import Fault, SampleConfig, generate_traces
@@ -44,11 +46,25 @@ class RunReport:
 
 
 class DiscoveryRun:
-    """Load the known patterns, take batches, save once at the end (or on ``save``)."""
+    """Load the known patterns and overrides, take batches, save once at the end.
 
-    def __init__(self, store: PatternStore, normalizer: Normalizer) -> None:
+    ``source`` says where the spans come from (``sample_source``, ``files_source``...); it is
+    recorded with the run so that re-deriving a split pattern can replay it. A run without
+    one (spans pushed to the receiver) cannot be replayed.
+    """
+
+    def __init__(
+        self, store: PatternStore, normalizer: Normalizer, *, source: Source | None = None
+    ) -> None:
         self.store = store
-        self.clusterer = PatternClusterer(normalizer, known=store.load())
+        self.source = source or {"kind": "pushed"}
+        overrides = [stored.override for stored in store.overrides()]
+        with_overrides = OverriddenNormalizer(normalizer, overrides)
+        self.clusterer = PatternClusterer(
+            with_overrides if with_overrides.active else normalizer,
+            known=store.load(),
+            unindexed=split_keys(overrides),
+        )
         self.report = RunReport(patterns_before=len(self.clusterer.patterns))
         self._started = time.perf_counter()
 
@@ -58,6 +74,7 @@ class DiscoveryRun:
 
     def finish(self) -> RunReport:
         self.store.save(self.clusterer.patterns)
+        self.store.record_run(self.source, self.report.spans)
         self.report.seconds = time.perf_counter() - self._started
         self.report.patterns_after = len(self.clusterer.patterns)
         return self.report
@@ -65,6 +82,52 @@ class DiscoveryRun:
     @property
     def patterns(self) -> list[SpanPattern]:
         return self.clusterer.patterns
+
+
+Source = dict[str, Any]
+"""Where a run's spans came from, as JSON: ``{"kind": "sample", "seed": 42, ...}``."""
+
+
+def sample_source(seed: int, traces: int, faults: Sequence[Fault] = ()) -> Source:
+    return {
+        "kind": "sample",
+        "seed": seed,
+        "traces": traces,
+        "faults": [
+            {"name": f.name.value, "start": f.start, "end": f.end, "intensity": f.intensity}
+            for f in faults
+        ],
+    }
+
+
+def files_source(paths: Iterable[Path]) -> Source:
+    return {"kind": "files", "paths": [str(path.resolve()) for path in paths]}
+
+
+def replay_batches(source: Source, problem: Callable[[str], None]) -> Iterator[list[Span]] | None:
+    """The spans of a recorded source again, or None when they cannot be read again."""
+    if source.get("kind") == "sample":
+        faults = tuple(Fault(**fault) for fault in source.get("faults", []))
+        return sample_batches(int(source["seed"]), int(source["traces"]), faults)
+    if source.get("kind") == "files":
+        paths = [Path(path) for path in source["paths"]]
+        if not all(path.is_file() for path in paths):
+            return None
+        return file_batches(paths, problem)
+    return None
+
+
+def describe_source(source: Source) -> str:
+    kind = source.get("kind")
+    if kind == "sample":
+        return f"the sample system (seed {source['seed']}, {source['traces']:,} traces)"
+    if kind == "files":
+        return "files " + ", ".join(source["paths"])
+    if kind == "tempo":
+        return f"Tempo {source.get('url', '')} {source.get('query', '')} window " + (
+            f"{source.get('start')}..{source.get('end')}"
+        )
+    return "spans pushed to the receiver"
 
 
 def sample_batches(

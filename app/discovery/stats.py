@@ -157,6 +157,47 @@ class PatternStats:
             elif duration > slowest[0][0]:
                 heapq.heapreplace(slowest, (duration, span.span_id, span))
 
+    def merge(self, other: PatternStats) -> None:
+        """Add another pattern's statistics to these, as if its spans had come here.
+
+        Counts, sketches and counters merge exactly; the typical samples are drawn from both
+        in proportion to their span counts.
+        """
+        if other.count == 0:
+            return
+        mine, theirs = self.count, other.count
+        self.count += other.count
+        self.error_count += other.error_count
+        if self.first_seen_unix_nano == 0 or (
+            other.first_seen_unix_nano and other.first_seen_unix_nano < self.first_seen_unix_nano
+        ):
+            self.first_seen_unix_nano = other.first_seen_unix_nano
+        self.last_seen_unix_nano = max(self.last_seen_unix_nano, other.last_seen_unix_nano)
+        self.max_duration_ns = max(self.max_duration_ns, other.max_duration_ns)
+        self.durations_ms.merge(other.durations_ms)
+        for code, amount in other.status_codes.items():
+            count_bounded(self.status_codes, code, amount)
+        for kind, amount in other.exception_types.items():
+            count_bounded(self.exception_types, kind, amount)
+        errors = sorted([*self.errors, *other.errors], key=lambda span: span.end_unix_nano)
+        self.errors = errors[-ERROR_SAMPLES:]
+        self.slowest = heapq.nlargest(SLOWEST_SAMPLES, [*self.slowest, *other.slowest])
+        heapq.heapify(self.slowest)
+        rng = random.Random(mine * 1_000_003 + theirs)
+        pools = [list(self.typical), list(other.typical)]
+        weights = [mine, theirs]
+        typical: list[Span] = []
+        while len(typical) < TYPICAL_SAMPLES and (pools[0] or pools[1]):
+            side = (
+                0
+                if not pools[1]
+                else 1
+                if not pools[0]
+                else int(rng.random() * (weights[0] + weights[1]) >= weights[0])
+            )
+            typical.append(pools[side].pop())
+        self.typical = typical
+
     @property
     def error_rate(self) -> float:
         return self.error_count / self.count if self.count else 0.0

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,12 @@ from ddsketch.pb.ddsketch_pb2 import DDSketch as DDSketchMessage
 from ddsketch.pb.proto import DDSketchProto
 
 from app.discovery.operation import Family, FieldType, Matcher, MatchType
+from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
 from app.discovery.stats import PatternStats
 from connectors.spans import Span
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,9 +46,27 @@ CREATE TABLE IF NOT EXISTS patterns (
     parents TEXT NOT NULL,
     children TEXT NOT NULL,
     updated_unix_s REAL NOT NULL,
+    merged_into INTEGER,
     UNIQUE (service, span_kind, operation, matcher_fields)
 );
+CREATE TABLE IF NOT EXISTS overrides (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_unix_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    spans INTEGER NOT NULL,
+    finished_unix_s REAL NOT NULL
+);
 """
+
+_MIGRATIONS = {
+    # version reached: statements that get there from the version before
+    2: ("ALTER TABLE patterns ADD COLUMN merged_into INTEGER",),
+}
 
 
 class _StoredStats(msgspec.Struct, array_like=True):
@@ -67,6 +87,14 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_StoredStats)
 
 
+@dataclass(frozen=True)
+class StoredOverride:
+    id: int
+    override: Override
+    author: str
+    created_unix_s: float
+
+
 class StoreError(RuntimeError):
     """The pattern store cannot be used; the message says why and what to do."""
 
@@ -78,15 +106,24 @@ class PatternStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.execute(_SCHEMA.split(";")[0])
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) > SCHEMA_VERSION:
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
             raise StoreError(
                 f"{path} was written by a newer Spanwise (schema {row[0]}); upgrade Spanwise"
+            )
+        with self._transaction():
+            if row is not None:
+                for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
+                    for statement in _MIGRATIONS.get(version, ()):
+                        self._db.execute(statement)
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
 
     def close(self) -> None:
@@ -97,25 +134,66 @@ class PatternStore:
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
         with self._transaction():
-            self._db.executemany(
-                """
+            self._upsert(rows)
+
+    def _upsert(self, rows: list[tuple[object, ...]]) -> None:
+        self._db.executemany(
+            """
                 INSERT INTO patterns (id, name, service, span_kind, family, operation,
-                    matcher_fields, matchers, hints, stats, parents, children, updated_unix_s)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    matcher_fields, matchers, hints, stats, parents, children, updated_unix_s,
+                    merged_into)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
-                    name = excluded.name, matchers = excluded.matchers, hints = excluded.hints,
+                    name = excluded.name, family = excluded.family,
+                    operation = excluded.operation, matcher_fields = excluded.matcher_fields,
+                    matchers = excluded.matchers, hints = excluded.hints,
                     stats = excluded.stats, parents = excluded.parents,
-                    children = excluded.children, updated_unix_s = excluded.updated_unix_s
+                    children = excluded.children, updated_unix_s = excluded.updated_unix_s,
+                    merged_into = excluded.merged_into
                 """,
-                rows,
-            )
+            rows,
+        )
 
     def load(self) -> list[SpanPattern]:
         cursor = self._db.execute(
             "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
-            "parents, children FROM patterns ORDER BY id"
+            "parents, children, merged_into FROM patterns ORDER BY id"
         )
         return [_pattern(row) for row in cursor]
+
+    def save_with_override(
+        self, patterns: Iterable[SpanPattern], override: Override, author: str
+    ) -> int:
+        """Store an override and the patterns it re-derived, in one transaction."""
+        now = time.time()
+        rows = [_row(pattern, now) for pattern in patterns]
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT INTO overrides (body, author, created_unix_s) VALUES (?, ?, ?)",
+                (encode_override(override), author, now),
+            )
+            self._upsert(rows)
+        return int(cursor.lastrowid or 0)
+
+    def overrides(self) -> list[StoredOverride]:
+        cursor = self._db.execute(
+            "SELECT id, body, author, created_unix_s FROM overrides ORDER BY id"
+        )
+        return [
+            StoredOverride(int(i), decode_override(str(body)), str(author), float(created))
+            for i, body, author, created in cursor
+        ]
+
+    def record_run(self, source: dict[str, Any], spans: int) -> None:
+        """Remember where a run's spans came from, so a split can replay them."""
+        self._db.execute(
+            "INSERT INTO runs (source, spans, finished_unix_s) VALUES (?, ?, ?)",
+            (json.dumps(source, sort_keys=True), spans, time.time()),
+        )
+
+    def runs(self) -> list[tuple[dict[str, Any], int]]:
+        cursor = self._db.execute("SELECT source, spans FROM runs ORDER BY id")
+        return [(json.loads(str(source)), int(spans)) for source, spans in cursor]
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -147,11 +225,14 @@ def _row(pattern: SpanPattern, now: float) -> tuple[object, ...]:
         json.dumps({str(k): v for k, v in pattern.parents.items()}),
         json.dumps({str(k): v for k, v in pattern.children.items()}),
         now,
+        pattern.merged_into,
     )
 
 
 def _pattern(row: tuple[Any, ...]) -> SpanPattern:
-    (pid, name, service, kind, family, operation, matchers, hints, stats, parents, children) = row
+    (pid, name, service, kind, family, operation, matchers, hints, stats, parents, children) = row[
+        :11
+    ]
     return SpanPattern(
         id=int(pid),
         service=str(service),
@@ -172,6 +253,7 @@ def _pattern(row: tuple[Any, ...]) -> SpanPattern:
         stats=_decode_stats(bytes(stats)),
         parents=Counter({int(k): v for k, v in json.loads(str(parents)).items()}),
         children=Counter({int(k): v for k, v in json.loads(str(children)).items()}),
+        merged_into=None if row[11] is None else int(row[11]),
     )
 
 

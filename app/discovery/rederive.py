@@ -1,0 +1,167 @@
+"""Applying an override to the stored patterns, re-deriving what it changes.
+
+``merge`` and ``placeholder`` fold patterns together, which statistics allow exactly. A
+``split`` needs the spans themselves: the split pattern is emptied and the recorded runs
+that can be read again (the sample system, OTLP files still on disk) are replayed through
+the normalizer with the split in place, counting only the split pattern and its new
+variants, so nothing else is counted twice. Runs that cannot be replayed (spans pushed to
+the receiver, Tempo windows) are named in the result: a later discovery run fills in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
+from app.discovery.operation import FieldType, Operation
+from app.discovery.overrides import (
+    MergePatterns,
+    OverriddenNormalizer,
+    Override,
+    OverrideError,
+    PlaceholderRule,
+    SplitByAttribute,
+    apply_placeholder,
+    merge_into,
+    merged_matchers,
+    placeholder_groups,
+    split_keys,
+)
+from app.discovery.patterns import PatternKey, SpanPattern
+from connectors.spans import Span
+
+Replay = Callable[[dict[str, object]], Iterator[list[Span]] | None]
+"""Batches of a recorded run's source again, or None when it cannot be read again."""
+
+
+@dataclass
+class Applied:
+    override: Override
+    patterns: list[SpanPattern]
+    """All patterns, re-derived where the override changed them."""
+    changed: list[str] = field(default_factory=list)
+    """Names of the patterns it changed or made."""
+    replayed: list[dict[str, object]] = field(default_factory=list)
+    not_replayed: list[dict[str, object]] = field(default_factory=list)
+
+
+def find_pattern(patterns: Sequence[SpanPattern], name: str) -> SpanPattern:
+    """The live pattern a name means, following merges; a clear error when there is none."""
+    found = next((p for p in patterns if p.name == name), None)
+    if found is None:
+        close = sorted(p.name for p in patterns if name.lower() in p.name.lower())[:5]
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `spanwise patterns list`"
+        raise OverrideError(f"no pattern named {name!r}{hint}")
+    while found.merged_into is not None:
+        found = patterns[found.merged_into]
+    return found
+
+
+def merge(patterns: list[SpanPattern], names: Sequence[str], into: str) -> Applied:
+    target = find_pattern(patterns, into)
+    sources = [find_pattern(patterns, name) for name in names]
+    unique = {s.id: s for s in sources if s.id != target.id}
+    sources = list(unique.values())
+    if not sources:
+        raise OverrideError("name at least one pattern other than the one merged into")
+    matchers = merged_matchers([target, *sources])
+    override = MergePatterns(tuple(s.key for s in sources), target.key, matchers)
+    merge_into(target, sources, patterns)
+    target.matchers = matchers
+    return Applied(override, patterns, changed=[target.name, *(s.name for s in sources)])
+
+
+def add_placeholder(
+    patterns: list[SpanPattern], regex: str, placeholder: str, service: str | None
+) -> Applied:
+    rule = PlaceholderRule(regex, placeholder, service)
+    groups = placeholder_groups(rule, patterns)
+    if not groups:
+        raise OverrideError(
+            f"/{regex}/ matches no pattern's operation"
+            + (f" in {service}" if service else "")
+            + "; `spanwise patterns list` shows the operations"
+        )
+    applied = Applied(rule, patterns)
+    for new_key, group in groups.items():
+        target = next((p for p in group if p.key == new_key), group[0])
+        sources = [p for p in group if p is not target]
+        matchers = (
+            merged_matchers(
+                [_with_rule(rule, target), *(_with_rule(rule, source) for source in sources)]
+            )
+            if sources
+            else _with_rule(rule, target).matchers
+        )
+        merge_into(target, sources, patterns)
+        target.operation = new_key[2]
+        target.matchers = matchers
+        applied.changed += [target.name, *(s.name for s in sources)]
+    return applied
+
+
+def _with_rule(rule: PlaceholderRule, pattern: SpanPattern) -> SpanPattern:
+    changed = apply_placeholder(
+        rule, Operation(pattern.family, pattern.operation, pattern.matchers, pattern.hints)
+    )
+    return SpanPattern(
+        id=pattern.id,
+        service=pattern.service,
+        span_kind=pattern.span_kind,
+        family=pattern.family,
+        operation=changed.key,
+        matchers=changed.matchers,
+        hints=pattern.hints,
+        name=pattern.name,
+    )
+
+
+def split(
+    patterns: list[SpanPattern],
+    name: str,
+    attribute: str,
+    *,
+    resource: bool,
+    overrides: Sequence[Override],
+    normalizer: Normalizer,
+    runs: Sequence[dict[str, object]],
+    replay: Replay,
+) -> Applied:
+    pattern = find_pattern(patterns, name)
+    field_type = FieldType.RESOURCE_ATTRIBUTE if resource else FieldType.SPAN_ATTRIBUTE
+    if any(m.field_name == attribute and m.field_type is field_type for m in pattern.matchers):
+        raise OverrideError(f"{pattern.name} already has one value of {attribute}")
+    override = SplitByAttribute(pattern.key, field_type, attribute)
+    if override in overrides:
+        raise OverrideError(f"{pattern.name} is already split by {attribute}")
+    all_overrides = [*overrides, override]
+    for other_id in list(pattern.parents):
+        patterns[other_id].children.pop(pattern.id, None)
+    for other_id in list(pattern.children):
+        patterns[other_id].parents.pop(pattern.id, None)
+    pattern.retire(into=None)
+    applied = Applied(override, patterns)
+    prefix = pattern.operation + " ["
+
+    def admits(key: PatternKey) -> bool:
+        return key[:2] == pattern.key[:2] and key[2].startswith(prefix)
+
+    scope = ReplayScope(affected={pattern.id}, admits=admits)
+    clusterer = PatternClusterer(
+        OverriddenNormalizer(normalizer, all_overrides),
+        known=patterns,
+        unindexed=split_keys(all_overrides),
+        scope=scope,
+    )
+    for source in runs:
+        batches = replay(source)
+        if batches is None:
+            applied.not_replayed.append(source)
+            continue
+        for batch in batches:
+            clusterer.accept(batch)
+        applied.replayed.append(source)
+    applied.patterns = clusterer.patterns
+    applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
+    return applied
