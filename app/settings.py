@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     tempo_max_retries: int = Field(default=4, ge=0)
     tempo_concurrency: int = Field(default=8, ge=1, description="Parallel by-id fetches.")
     tempo_search_limit: int = Field(default=500, ge=1, description="Traces per search slice.")
+    discovery_slice_s: int = Field(
+        default=60,
+        ge=1,
+        description="Discovery from Tempo samples the window in slices of about this many seconds.",
+    )
+    discovery_traces_per_slice: int = Field(
+        default=20, ge=1, description="Traces discovery from Tempo takes from each slice at most."
+    )
 
     # Language model (OpenAI or any OpenAI-compatible server)
     openai_api_key: SecretStr | None = Field(

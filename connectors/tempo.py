@@ -66,6 +66,7 @@ from connectors.tempo_models import (
     parse_typed_tag_values,
 )
 from connectors.tempo_retry import RetryPolicy
+from connectors.tempo_sample import SamplePlan, pull_sample
 from connectors.tempo_window import ProgressCallback, pull_window
 
 JSON = "application/json"
@@ -184,19 +185,34 @@ class TempoClient:
         start: int,
         end: int,
         limit: int | None = None,
+        sample: SamplePlan | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> AsyncGenerator[tuple[str, list[Span]], None]:
         """Every trace matching ``query`` in ``[start, end]`` (unix seconds), fetched by id.
 
         Streams ``(trace_id, spans)`` as traces arrive; see ``connectors.tempo_window`` for
-        how the window is split so that no trace is missed or repeated.
+        how the window is split so that no trace is missed or repeated. ``limit`` is the
+        search limit of that exhaustive pull. With a ``sample`` plan, only an evenly spread
+        sample of the window's traces is pulled instead (``connectors.tempo_sample``).
         """
         if end <= start:
             raise ValueError(f"the window's end ({end}) must be after its start ({start})")
+        if sample is not None and limit is not None:
+            raise ValueError("a sampled pull searches with its plan's traces_per_slice, not limit")
 
         async def search(start_s: int, end_s: int, slice_limit: int) -> SearchResult:
             return await self.search(query, start=start_s, end=end_s, limit=slice_limit, spss=1)
 
+        if sample is not None:
+            return pull_sample(
+                search,
+                self.trace,
+                start_s=start,
+                end_s=end,
+                plan=sample,
+                concurrency=self._concurrency,
+                on_progress=on_progress,
+            )
         return pull_window(
             search,
             self.trace,

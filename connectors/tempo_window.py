@@ -16,7 +16,9 @@ needs does not grow with the window. Only the rare summary without a start time 
 to a set of ids.
 
 Found traces are fetched by id while the search goes on, at most ``concurrency`` at a time
-(an ``asyncio.Semaphore``), and handed on as they arrive through a bounded queue.
+(an ``asyncio.Semaphore``), and handed on as they arrive through a bounded queue. That part,
+``fetch_traces``, takes any stream of trace ids: the sampled pull of ``connectors.tempo_sample``
+uses it too, with the same slices and ownership rule but one search per slice.
 
 One assumption: Tempo honours ``limit``. Older Tempo versions silently lower it to the query
 frontend's ``max_result_limit``; keep the search limit at or below that setting.
@@ -27,12 +29,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.otlp import DecodedBatch
 from connectors.spans import Span
 from connectors.tempo_errors import TraceNotFound
-from connectors.tempo_models import SearchResult
+from connectors.tempo_models import SearchResult, TraceSummary
 
 MAX_SEARCH_WINDOW_S = 168 * 3600
 """Tempo refuses longer searches by default (``max_duration``), so windows start this small."""
@@ -40,6 +42,18 @@ MAX_SEARCH_WINDOW_S = 168 * 3600
 Search = Callable[[int, int, int], Awaitable[SearchResult]]
 """``search(start_s, end_s, limit)`` for the pull's query."""
 FetchTrace = Callable[[str], Awaitable[DecodedBatch]]
+
+
+@dataclass(frozen=True)
+class SliceSample:
+    """What the one search of a sampled pull's slice gave."""
+
+    start_s: int
+    end_s: int
+    taken: int
+    """Traces handed on to be fetched: those that start in this slice, at most the plan's."""
+    full: bool
+    """Tempo found more traces than were taken: the slice held more than the sample."""
 
 
 @dataclass
@@ -56,6 +70,13 @@ class PullProgress:
     spans_rejected: int = 0
     searching: bool = True
     """False once the last slice was searched and ``traces_found`` is final."""
+    slices: int = 0
+    """Sampled pulls only: how many slices the window was cut into."""
+    slices_full: int = 0
+    """Sampled pulls only: slices searched so far that held more traces than were taken."""
+    slice_samples: list[SliceSample] = field(default_factory=list)
+    """Sampled pulls only: one entry per slice searched so far, oldest first. It grows with
+    the number of slices (one search each), not with the number of traces."""
 
 
 ProgressCallback = Callable[[PullProgress], None]
@@ -79,6 +100,20 @@ class Slice:
             Slice(self.start_s, middle, self.limit, self.first, False),
             Slice(middle, self.end_s, self.limit, False, self.last),
         )
+
+
+def keeps(piece: Slice, summary: TraceSummary, unplaced: set[str]) -> bool:
+    """Whether ``piece`` hands on a trace its search found, so that no trace comes twice.
+
+    A trace is handed on by the slice it starts in; one without a start time by the first
+    slice that finds it, remembered in ``unplaced``.
+    """
+    if summary.start_unix_nano > 0:
+        return piece.owns(summary.start_unix_nano)
+    if summary.trace_id in unplaced:
+        return False
+    unplaced.add(summary.trace_id)
+    return True
 
 
 def initial_slices(start_s: int, end_s: int, limit: int) -> Iterator[Slice]:
@@ -115,17 +150,12 @@ async def owned_trace_ids(
                 )
             continue
         for summary in result.traces:
-            if summary.start_unix_nano <= 0:
-                if summary.trace_id in unplaced:
-                    continue
-                unplaced.add(summary.trace_id)
-            elif not piece.owns(summary.start_unix_nano):
-                continue
-            progress.traces_found += 1
-            yield summary.trace_id
+            if keeps(piece, summary, unplaced):
+                progress.traces_found += 1
+                yield summary.trace_id
 
 
-async def pull_window(
+def pull_window(
     search: Search,
     fetch: FetchTrace,
     *,
@@ -137,11 +167,34 @@ async def pull_window(
 ) -> AsyncGenerator[tuple[str, list[Span]], None]:
     """Yield ``(trace_id, spans)`` for every trace of the window, in no particular order.
 
+    See ``fetch_traces`` for errors and for closing the pull early.
+    """
+    progress = PullProgress()
+    found = owned_trace_ids(search, start_s, end_s, limit, progress)
+    return fetch_traces(
+        found, fetch, concurrency=concurrency, progress=progress, on_progress=on_progress
+    )
+
+
+async def fetch_traces(
+    trace_ids: AsyncGenerator[str, None],
+    fetch: FetchTrace,
+    *,
+    concurrency: int,
+    progress: PullProgress,
+    on_progress: ProgressCallback | None = None,
+) -> AsyncGenerator[tuple[str, list[Span]], None]:
+    """Fetch each id of ``trace_ids`` and yield ``(trace_id, spans)`` as fetches finish.
+
+    ``trace_ids`` searches as it goes and counts its searches into ``progress``, which this
+    completes with the fetches and hands to ``on_progress``. At most ``concurrency`` fetches
+    run at a time and at most ``concurrency`` fetched traces wait for the consumer; while the
+    fetches are all busy, ``trace_ids`` is not asked for more, so the searches wait too.
+
     Errors of a search or a fetch end the pull and are raised here; a trace that vanished
     between search and fetch is counted in ``traces_missing`` and skipped. Closing the
     iterator early (``contextlib.aclosing``) cancels the searches and fetches still running.
     """
-    progress = PullProgress()
     report = on_progress or (lambda _progress: None)
     results: asyncio.Queue[tuple[str, list[Span]] | BaseException | None] = asyncio.Queue(
         maxsize=concurrency
@@ -172,9 +225,8 @@ async def pull_window(
             slots.release()
 
         try:
-            found = owned_trace_ids(search, start_s, end_s, limit, progress)
-            async with contextlib.aclosing(found):
-                async for trace_id in found:
+            async with contextlib.aclosing(trace_ids):
+                async for trace_id in trace_ids:
                     report(progress)
                     await slots.acquire()
                     task = asyncio.create_task(fetch_one(trace_id))

@@ -14,21 +14,25 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.cli.state import CliState, cli_state
-from app.cli.time_window import now_s, resolve_window
+from app.cli.time_window import now_s, parse_duration_s, resolve_window
 from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
 from app.discovery.run import (
     DiscoveryRun,
     RunReport,
     file_batches,
+    files_source,
     pattern_store_path,
     sample_batches,
+    sample_source,
 )
 from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
 from app.sample import faults_by_name
 from connectors.spans import Span
-from connectors.tempo_errors import TempoError
+from connectors.tempo_errors import TempoError, TempoUnavailable
+from connectors.tempo_sample import SamplePlan
+from connectors.tempo_window import PullProgress
 
 
 def discover(
@@ -44,9 +48,33 @@ def discover(
     start: str | None = typer.Option(None, "--start", help="Tempo window start."),
     end: str | None = typer.Option(None, "--end", help="Tempo window end [default now]."),
     query: str = typer.Option("{}", "--query", "-q", help="TraceQL filter for Tempo."),
+    traces_per_slice: int | None = typer.Option(
+        None,
+        "--traces-per-slice",
+        min=1,
+        help="Tempo: traces sampled from each slice [env SPANWISE_DISCOVERY_TRACES_PER_SLICE, 20].",
+    ),
+    slice_length: str | None = typer.Option(
+        None,
+        "--slice",
+        help="Tempo: sampling slice, such as 30s or 1m [env SPANWISE_DISCOVERY_SLICE_S, 60].",
+    ),
+    all_traces: bool = typer.Option(
+        False, "--all-traces", help="Tempo: pull every trace of the window, not a sample."
+    ),
 ) -> None:
-    """Find span patterns in spans and add them to the pattern store."""
+    """Find span patterns in spans and add them to the pattern store.
+
+    From Tempo, discovery samples: at most --traces-per-slice traces from each --slice of the
+    window. Pattern counts are then those of the sample; --all-traces pulls every trace.
+    """
     state = cli_state(ctx)
+    if all_traces and (traces_per_slice is not None or slice_length is not None):
+        _fail(
+            state,
+            "--all-traces pulls every trace of the window; leave out --traces-per-slice and "
+            "--slice, or leave out --all-traces to sample",
+        )
     tempo = since is not None or start is not None
     chosen = sum([sample, bool(file), tempo])
     if chosen != 1:
@@ -58,6 +86,8 @@ def discover(
     store = PatternStore(pattern_store_path(state.settings.data_dir))
     run = DiscoveryRun(store, normalize)
     problems: list[str] = []
+    plan: SamplePlan | None = None
+    pulled = PullProgress()
     with _progress(state.console) as progress:
         task = progress.add_task("discovering", total=None, spans="0", rate="-")
 
@@ -72,37 +102,132 @@ def discover(
                 faults = faults_by_name(fault)
             except ValueError as exc:
                 _fail(state, str(exc))
+            run.source = sample_source(seed, traces, faults)
             for batch in sample_batches(seed, traces, faults):
                 advance(batch)
         elif file:
+            run.source = files_source(file)
             for batch in file_batches(file, problems.append):
                 advance(batch)
         else:
             try:
                 window = resolve_window(since=since, start=start, end=end, now=now_s())
+                if not all_traces:
+                    plan = _sample_plan(state, traces_per_slice, slice_length)
             except ValueError as exc:
                 _fail(state, str(exc))
-            asyncio.run(_from_tempo(state, window, query, advance))
+
+            run.source = {
+                "kind": "tempo",
+                "url": state.settings.tempo_url,
+                "tenant": state.settings.tempo_tenant,
+                "query": query,
+                "start": window[0],
+                "end": window[1],
+                "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
+            }
+
+            def fetched(counts: PullProgress) -> None:
+                progress.update(task, description=f"{counts.traces_done:,} traces fetched")
+
+            pulled = asyncio.run(_from_tempo(state, window, query, plan, advance, fetched))
     report = run.finish()
     report.problems = problems
     _print_report(state.console, report, run.patterns, store.path)
+    if plan is not None:
+        state.console.print(_describe_sample(plan, pulled), soft_wrap=True)
+
+
+def _sample_plan(
+    state: CliState, traces_per_slice: int | None, slice_length: str | None
+) -> SamplePlan:
+    """The sampling plan of the settings, with the command's options taking precedence."""
+    slice_s = state.settings.discovery_slice_s
+    if slice_length is not None:
+        try:
+            seconds = parse_duration_s(slice_length)
+        except ValueError as exc:
+            raise ValueError(f"--slice: {exc}") from exc
+        if seconds < 1 or not seconds.is_integer():
+            raise ValueError(
+                f"--slice {slice_length!r}: a slice is whole seconds, at least 1s, "
+                "such as 30s, 1m or 5m"
+            )
+        slice_s = int(seconds)
+    return SamplePlan(
+        slice_s=slice_s,
+        traces_per_slice=state.settings.discovery_traces_per_slice
+        if traces_per_slice is None
+        else traces_per_slice,
+    )
 
 
 async def _from_tempo(
-    state: CliState, window: tuple[int, int], query: str, advance: Callable[[list[Span]], None]
-) -> None:
+    state: CliState,
+    window: tuple[int, int],
+    query: str,
+    plan: SamplePlan | None,
+    advance: Callable[[list[Span]], None],
+    on_progress: Callable[[PullProgress], None],
+) -> PullProgress:
+    """Pull the window's traces (every one, or the sample of ``plan``) into ``advance``."""
     try:
         client = build_tempo_client(state.settings)
     except NotConfigured as exc:
         _fail(state, str(exc))
+    last = PullProgress()
+
+    def remember(counts: PullProgress) -> None:
+        nonlocal last
+        last = counts
+        on_progress(counts)
+
     try:
         async with client:
-            traces = client.pull(query, start=window[0], end=window[1])
+            traces = client.pull(
+                query, start=window[0], end=window[1], sample=plan, on_progress=remember
+            )
             async with aclosing(traces):
                 async for _trace_id, spans in traces:
                     advance(spans)
+    except TempoUnavailable as exc:
+        _fail(
+            state,
+            f"Tempo: {exc}\nhint: try again later, or ask less of Tempo at once: a lower "
+            "SPANWISE_TEMPO_CONCURRENCY, fewer --traces-per-slice, or a narrower window",
+        )
     except TempoError as exc:
         _fail(state, f"Tempo: {exc}")
+    return last
+
+
+def _describe_sample(plan: SamplePlan, pulled: PullProgress) -> str:
+    """Say that the patterns come from a sample, and how much of the window it saw."""
+    head = (
+        f"sampled {plan.traces_per_slice:,} {_plural(plan.traces_per_slice, 'trace')} per "
+        f"{_duration(plan.slice_s)} slice: {pulled.traces_done:,} "
+        f"{_plural(pulled.traces_done, 'trace')} from {pulled.slices:,} "
+        f"{_plural(pulled.slices, 'slice')}"
+    )
+    if not pulled.slices_full:
+        return f"{head}, every trace of the window: no slice had more"
+    had = "slice had" if pulled.slices_full == 1 else "slices had"
+    return (
+        f"{head} ({pulled.slices_full:,} {had} more traces than were taken); "
+        "pattern counts are from the sample, not exact"
+    )
+
+
+def _duration(seconds: int) -> str:
+    """Seconds as the largest whole unit that ``--slice`` reads back: 60 is 1m, 90 is 90s."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 def _progress(console: Console) -> Progress:

@@ -9,6 +9,7 @@ spans plus the slowest and the latest erroring ones.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 from collections import Counter
@@ -78,6 +79,16 @@ def add_durations_ms(sketch: DDSketch, values: list[float]) -> None:
 _ZERO_BUCKET = -(2**62)
 
 
+SlowEntry = tuple[int, str, int, Span]
+_tie_breaker = itertools.count()
+
+
+def slow_entry(duration_ns: int, span: Span) -> SlowEntry:
+    """(duration, span id, a number no other entry has, span): heap entries never tie, so
+    spans themselves are never compared (the same span can arrive twice)."""
+    return (duration_ns, span.span_id, next(_tie_breaker), span)
+
+
 @dataclass
 class PatternStats:
     count: int = 0
@@ -89,8 +100,8 @@ class PatternStats:
     status_codes: Counter[str] = field(default_factory=Counter)
     exception_types: Counter[str] = field(default_factory=Counter)
     typical: list[Span] = field(default_factory=list)
-    slowest: list[tuple[int, str, Span]] = field(default_factory=list)
-    """A min-heap of (duration, span id, span): its root is the fastest of the slowest."""
+    slowest: list[SlowEntry] = field(default_factory=list)
+    """A min-heap (``slow_entry``): its root is the fastest of the slowest."""
     errors: list[Span] = field(default_factory=list)
 
     def add(self, span: Span, rng: random.Random) -> None:
@@ -153,9 +164,9 @@ class PatternStats:
         slowest = self.slowest
         for duration, span in zip(durations, spans, strict=True):
             if len(slowest) < SLOWEST_SAMPLES:
-                heapq.heappush(slowest, (duration, span.span_id, span))
+                heapq.heappush(slowest, slow_entry(duration, span))
             elif duration > slowest[0][0]:
-                heapq.heapreplace(slowest, (duration, span.span_id, span))
+                heapq.heapreplace(slowest, slow_entry(duration, span))
 
     def merge(self, other: PatternStats) -> None:
         """Add another pattern's statistics to these, as if its spans had come here.
@@ -213,7 +224,7 @@ class PatternStats:
         return float(value) if value is not None else 0.0
 
     def slowest_spans(self) -> list[Span]:
-        return [span for _, _, span in sorted(self.slowest, reverse=True)]
+        return [entry[-1] for entry in sorted(self.slowest, reverse=True)]
 
     def summary(self) -> dict[str, object]:
         return {

@@ -25,7 +25,7 @@ from ddsketch.pb.proto import DDSketchProto
 from app.discovery.operation import Family, FieldType, Matcher, MatchType
 from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
-from app.discovery.stats import PatternStats
+from app.discovery.stats import PatternStats, slow_entry
 from connectors.spans import Span
 
 SCHEMA_VERSION = 2
@@ -277,7 +277,7 @@ def _encode_stats(stats: PatternStats) -> bytes:
 
 def _decode_stats(data: bytes) -> PatternStats:
     stored = _decoder.decode(data)
-    slowest = [(s.end_unix_nano - s.start_unix_nano, s.span_id, s) for s in stored.slowest]
+    slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
     sketch = DDSketchProto.from_proto(DDSketchMessage.FromString(stored.sketch))
     return PatternStats(

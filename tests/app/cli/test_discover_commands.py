@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import respx
 from typer.testing import CliRunner
 
 from app.cli.main import cli
@@ -111,3 +116,247 @@ def test_discover_usage_errors_say_what_to_do(
 def test_patterns_list_before_any_discovery(tmp_path: Path) -> None:
     code, output = run(tmp_path, "patterns", "list")
     assert code == 1 and "spanwise discover --sample" in output
+
+
+# --- discovery from Tempo: a sample by default, every trace on request ------------------
+
+TEMPO_URL = "http://tempo.test:3200"
+WAVE1 = "manifest_wave1_seed42.json"
+# Wave 1's traces start between 1795273815 and 1795274593, some 140 to 260 a minute; this
+# window is 15 slices of about a minute, the last two empty.
+WINDOW = ("--start", "1795273800", "--end", "1795274720")
+
+
+def own_span_ids(fake: Any) -> Any:
+    """Give each trace the fake serves span ids of its own, as real traces have.
+
+    The fake serves one recorded trace under every trace id, so without this all traces
+    would share their span ids; parent links stay intact as every id is mapped the same way.
+    """
+    template = json.loads((TEMPO / "trace_v2_browse.json").read_bytes())
+    span_ids = {
+        span[key]
+        for resource in template["trace"]["resourceSpans"]
+        for scope in resource["scopeSpans"]
+        for span in scope["spans"]
+        for key in ("spanId", "parentSpanId")
+        if span.get(key)
+    }
+    serve = fake.trace
+
+    async def trace(request: httpx.Request, trace_id: str) -> httpx.Response:
+        response: httpx.Response = await serve(request, trace_id)
+        body = response.content
+        salt = bytes.fromhex(trace_id)[:8]
+        for span_id in span_ids:
+            own = bytes(a ^ b for a, b in zip(base64.b64decode(span_id), salt, strict=True))
+            body = body.replace(
+                f'"{span_id}"'.encode(), f'"{base64.b64encode(own).decode()}"'.encode()
+            )
+        return httpx.Response(response.status_code, headers=response.headers, content=body)
+
+    fake.trace = trace
+    return fake
+
+
+@pytest.fixture
+def wave1(
+    fake_tempo: Callable[[list[dict[str, Any]]], Any],
+    tempo_manifest: Callable[[str], list[dict[str, Any]]],
+) -> Any:
+    return own_span_ids(fake_tempo(tempo_manifest(WAVE1)))
+
+
+def discover_from(
+    fake: Any,
+    data_dir: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    search: Callable[[httpx.Request], httpx.Response] | None = None,
+) -> tuple[int, str]:
+    """``spanwise discover`` against the fake Tempo, optionally with another search answer."""
+    with respx.mock(assert_all_called=False) as router:
+        fake.mount(router, TEMPO_URL)
+        if search is not None:
+            router.get(f"{TEMPO_URL}/api/search").mock(side_effect=search)  # replaces the fake's
+        result = CliRunner().invoke(
+            cli,
+            ["--data-dir", str(data_dir), "--tempo", TEMPO_URL, "discover", *args],
+            env={**WIDE, **(env or {})},
+        )
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "slices", "limit", "sentence"),
+    [
+        # The settings' defaults: 20 traces from each minute.
+        (
+            (),
+            {},
+            15,
+            21,
+            "sampled 20 traces per 1m slice: 260 traces from 15 slices (13 slices had more "
+            "traces than were taken); pattern counts are from the sample, not exact",
+        ),
+        (
+            ("--traces-per-slice", "5", "--slice", "1m"),
+            {},
+            15,
+            6,
+            "sampled 5 traces per 1m slice: 65 traces from 15 slices (13 slices had more "
+            "traces than were taken); pattern counts are from the sample, not exact",
+        ),
+        # 920 s in slices of 5 minutes: 3 slices, the last with 60 s of traffic.
+        (
+            (),
+            {"SPANWISE_DISCOVERY_SLICE_S": "300", "SPANWISE_DISCOVERY_TRACES_PER_SLICE": "3"},
+            3,
+            4,
+            "sampled 3 traces per 5m slice: 9 traces from 3 slices (3 slices had more",
+        ),
+        # The command's options win over the settings.
+        (
+            ("--traces-per-slice", "1", "--slice", "90s"),
+            {"SPANWISE_DISCOVERY_SLICE_S": "300", "SPANWISE_DISCOVERY_TRACES_PER_SLICE": "3"},
+            10,
+            2,
+            "sampled 1 trace per 90s slice: 9 traces from 10 slices (9 slices had more",
+        ),
+    ],
+)
+def test_discover_from_tempo_samples_each_slice_and_says_so(
+    isolated_env: Path,
+    wave1: Any,
+    options: tuple[str, ...],
+    env: dict[str, str],
+    slices: int,
+    limit: int,
+    sentence: str,
+) -> None:
+    code, output = discover_from(wave1, isolated_env, *WINDOW, *options, env=env)
+
+    assert code == 0, output
+    assert len(wave1.searches) == slices
+    assert {search_limit for _, _, search_limit in wave1.searches} == {limit}
+    fetched = sum(wave1.fetches.values())
+    assert set(wave1.fetches.values()) == {1}
+    assert sentence in " ".join(output.split())
+    assert f"{fetched} traces from {slices} slices" in output
+    assert f"{fetched * wave1.TEMPLATE_SPANS:,} spans in" in output
+    assert f"{fetched} traces fetched" in output and "spans/s" in output  # the progress bar
+    assert "Span patterns by service" in output
+
+
+def test_a_sample_of_slices_that_were_not_full_says_it_is_every_trace(
+    isolated_env: Path, wave1: Any
+) -> None:
+    start, end = 1795274100, 1795274160
+    code, output = discover_from(
+        wave1, isolated_env, "--start", str(start), "--end", str(end), "--traces-per-slice", "500"
+    )
+
+    assert code == 0, output
+    every = len(wave1.overlapping(start, end))
+    assert f"{every} traces from 1 slice, every trace of the window: no slice had more" in output
+    assert "not exact" not in output
+
+
+def test_discover_all_traces_pulls_every_trace_of_the_window(
+    isolated_env: Path, wave1: Any
+) -> None:
+    start, end = 1795274100, 1795274160
+    code, output = discover_from(
+        wave1, isolated_env, "--start", str(start), "--end", str(end), "--all-traces"
+    )
+
+    assert code == 0, output
+    expected = {t["trace_id"] for t in wave1.overlapping(start, end)}
+    assert len(expected) > 150
+    assert set(wave1.fetches) == expected and set(wave1.fetches.values()) == {1}
+    assert f"{len(expected) * wave1.TEMPLATE_SPANS:,} spans in" in output
+    assert "sampled" not in output and f"{len(expected)} traces fetched" in output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--all-traces", "--traces-per-slice", "5"), "--all-traces pulls every trace"),
+        (("--all-traces", "--slice", "1m"), "leave out --traces-per-slice and --slice"),
+        (("--slice", "500ms"), "a slice is whole seconds, at least 1s"),
+        (("--slice", "1.5s"), "a slice is whole seconds"),
+        (("--slice", "soon"), "--slice: 'soon' is not a duration"),
+        (("--traces-per-slice", "0"), "Invalid value for '--traces-per-slice'"),
+    ],
+)
+def test_discover_sampling_options_that_make_no_sense_say_why(
+    isolated_env: Path, wave1: Any, options: tuple[str, ...], message: str
+) -> None:
+    code, output = discover_from(wave1, isolated_env, "--since", "1h", *options)
+
+    assert code == 2
+    assert message in " ".join(output.split())
+    assert wave1.searches == []
+
+
+def failing_third_search(
+    fake: Any, failure: Callable[[httpx.Request], httpx.Response]
+) -> Callable[[httpx.Request], httpx.Response]:
+    def search(request: httpx.Request) -> httpx.Response:
+        if len(fake.searches) == 2:
+            return failure(request)
+        response: httpx.Response = fake.search(request)
+        return response
+
+    return search
+
+
+def too_many_requests(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(429, text="job queue full", headers={"Retry-After": "0"})
+
+
+def querier_down(_request: httpx.Request) -> httpx.Response:
+    return httpx.Response(500, text="querier crashed")
+
+
+def timed_out(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("timed out", request=request)
+
+
+@pytest.mark.parametrize(
+    ("failure", "retries", "messages"),
+    [
+        (
+            too_many_requests,
+            "1",
+            [
+                "429 Too Many Requests (tried 2 times): job queue full",
+                "hint: try again later, or ask less of Tempo at once",
+            ],
+        ),
+        (querier_down, "0", ["500 Internal Server Error (tried once): querier crashed"]),
+        (timed_out, "0", ["did not answer within 30 s: narrow the time range"]),
+    ],
+)
+def test_tempo_failing_midway_through_a_sample_is_a_clear_error(
+    isolated_env: Path,
+    wave1: Any,
+    failure: Callable[[httpx.Request], httpx.Response],
+    retries: str,
+    messages: list[str],
+) -> None:
+    code, output = discover_from(
+        wave1,
+        isolated_env,
+        *WINDOW,
+        env={"SPANWISE_TEMPO_MAX_RETRIES": retries},
+        search=failing_third_search(wave1, failure),
+    )
+
+    assert code == 2
+    flat = " ".join(output.split())
+    assert "error: Tempo: Tempo at http://tempo.test:3200/api/search?" in flat
+    for message in messages:
+        assert message in flat
+    assert len(wave1.searches) == 2 and wave1.fetches  # it failed midway
+    assert "sampled" not in output

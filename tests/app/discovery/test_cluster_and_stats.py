@@ -219,3 +219,15 @@ def test_a_batch_adds_to_statistics_what_single_spans_add() -> None:
         assert getattr(batched, field) == getattr(single, field), field
     assert batched.slowest_spans() == single.slowest_spans()
     assert batched.quantile_ms(0.95) == single.quantile_ms(0.95)
+
+
+def test_the_same_span_twice_with_the_slowest_duration_is_no_error() -> None:
+    # A trace fetched twice (or a gateway repeating one) gives equal spans; the slowest-spans
+    # heap must never have to compare two spans.
+    stats, other = PatternStats(), PatternStats()
+    span = make_span(1, "x", duration_ms=5.0)
+    stats.add_many([span] * 5, random.Random(1))
+    other.add_many([span] * 4, random.Random(2))
+    stats.merge(other)
+    assert stats.slowest_spans() == [span, span, span]
+    assert stats.count == 9

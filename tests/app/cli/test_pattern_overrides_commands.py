@@ -1,0 +1,71 @@
+"""``spanwise patterns split|merge|placeholder|overrides`` as a person runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from app.cli.main import cli
+
+WIDE = {"COLUMNS": "250", "USER": "sre-on-call"}
+
+
+def run(data_dir: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), *args], env=WIDE)
+    return result.exit_code, result.output
+
+
+def rows(data_dir: Path, service: str) -> list[dict[str, object]]:
+    code, output = run(data_dir, "patterns", "list", "--service", service, "--json")
+    assert code == 0, output
+    return json.loads(output)
+
+
+def test_split_then_merge_back_through_the_cli(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "discover", "--sample", "--traces", "300", "--seed", "5")
+    assert code == 0, output
+    servers = [r for r in rows(tmp_path, "frontend") if r["span_kind"] == "server"]
+    busiest = max(servers, key=lambda r: int(str(r["count"])))
+
+    code, output = run(
+        tmp_path, "patterns", "split", str(busiest["name"]), "--by", "http.response.status_code"
+    )
+    assert code == 0, output
+    assert "re-derived from the sample system (seed 5, 300 traces)" in output
+    variants = [
+        r
+        for r in rows(tmp_path, "frontend")
+        if " [http.response.status_code=" in str(r["operation"])
+    ]
+    assert variants and sum(int(str(r["count"])) for r in variants) == busiest["count"]
+    assert str(busiest["name"]) not in {r["name"] for r in rows(tmp_path, "frontend")}
+
+    names = [str(r["name"]) for r in variants]
+    code, output = run(tmp_path, "patterns", "merge", *names[1:], "--into", names[0])
+    assert code == 0, output
+    merged = next(r for r in rows(tmp_path, "frontend") if r["name"] == names[0])
+    assert merged["count"] == busiest["count"]
+    if len(names) > 1:
+        code, output = run(tmp_path, "patterns", "show", names[1])
+        assert code == 0 and f"{names[1]} was merged into {names[0]}" in output
+
+    code, output = run(tmp_path, "patterns", "overrides")
+    assert code == 0
+    assert "sre-on-call: split frontend server" in output
+    assert "by http.response.status_code" in output
+    assert "sre-on-call: merge" in output
+
+
+def test_a_bad_override_says_what_to_do_and_changes_nothing(tmp_path: Path) -> None:
+    code, output = run(tmp_path, "discover", "--sample", "--traces", "100", "--seed", "5")
+    assert code == 0, output
+    before = rows(tmp_path, "cart")
+    code, output = run(tmp_path, "patterns", "placeholder", "cart-(", "cart")
+    assert code == 1 and "does not compile" in output
+    code, output = run(tmp_path, "patterns", "merge", "no_such_pattern", "--into", "x")
+    assert code == 1 and "no pattern named" in output
+    assert rows(tmp_path, "cart") == before
+    code, output = run(tmp_path, "patterns", "overrides")
+    assert "no overrides yet" in output
