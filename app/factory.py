@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import functools
 import ssl
+from typing import TYPE_CHECKING
 
 import httpx
+from pydantic import SecretStr
 
 from app.settings import Settings
 from connectors.tempo import TempoClient
 from connectors.tempo_retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 USER_AGENT = "spanwise/0.1"
 
@@ -67,4 +72,38 @@ def build_tempo_client(
         retry=RetryPolicy(max_retries=settings.tempo_max_retries),
         concurrency=settings.tempo_concurrency,
         search_limit=settings.tempo_search_limit,
+    )
+
+
+NO_KEY = "not-needed"
+"""Sent as the API key to an OpenAI-compatible server that asks for none (Ollama, llama.cpp)."""
+
+
+def build_chat_model(settings: Settings, *, model: str | None = None) -> BaseChatModel:
+    """The chat model of the settings: OpenAI, or any OpenAI-compatible server by base URL.
+
+    Raises ``NotConfigured`` when neither an API key nor a base URL is set; callers then
+    run offline and say so. LangChain is imported here, not at module import, so that
+    commands that never call a model start fast.
+    """
+    if not settings.model_configured:
+        raise NotConfigured(
+            "no model configured: set OPENAI_API_KEY, or SPANWISE_MODEL_BASE_URL for an "
+            "OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio)"
+        )
+    from langchain_openai import ChatOpenAI
+
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else NO_KEY
+    timeout = httpx.Timeout(settings.model_timeout_s, connect=min(settings.model_timeout_s, 10.0))
+    return ChatOpenAI(
+        model=model or settings.model_name,
+        base_url=settings.model_base_url,
+        api_key=SecretStr(key),
+        timeout=timeout,
+        max_retries=settings.model_max_retries,
+        temperature=0,
+        # Plain httpx clients (the openai SDK's own default may be another HTTP stack):
+        # one TLS setup, and tests fake the model at the HTTP layer with respx.
+        http_client=httpx.Client(timeout=timeout, verify=tls_context()),
+        http_async_client=httpx.AsyncClient(timeout=timeout, verify=tls_context()),
     )

@@ -12,7 +12,7 @@ rest of the value is kept: ``GET /users/[EMAIL]/orders`` still says what the spa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -78,23 +78,27 @@ def redact_text(text: str) -> str:
     return text
 
 
-def redact_value(name: str, value: Any) -> Any:
-    """An attribute value, safe to show: whole-value redaction by name, else in the text."""
-    if is_sensitive_name(name):
+def redact_value(name: str, value: Any, also: Collection[str] = ()) -> Any:
+    """An attribute value, safe to show: whole-value redaction by name, else in the text.
+
+    ``also`` names more attributes whose values are replaced whole (the
+    ``redact_attribute_names`` setting: a team's own ``app.customer.tax_id``...).
+    """
+    if is_sensitive_name(name) or name in also:
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, list):
-        return [redact_value(name, item) for item in value]
+        return [redact_value(name, item, also) for item in value]
     if isinstance(value, dict):
-        return redact_attributes(value)
+        return redact_attributes(value, also)
     if isinstance(value, bytes):
         return f"[{len(value)} bytes]"
     return value
 
 
-def redact_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: redact_value(name, value) for name, value in attributes.items()}
+def redact_attributes(attributes: Mapping[str, Any], also: Collection[str] = ()) -> dict[str, Any]:
+    return {name: redact_value(name, value, also) for name, value in attributes.items()}
 
 
 def _card(match: re.Match[str]) -> str:

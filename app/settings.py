@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     model_name: str = "gpt-4o-mini"
     model_timeout_s: float = 60.0
     model_max_retries: int = 2
+    classify_batch_size: int = Field(
+        default=20, ge=1, le=100, description="Patterns per classification request."
+    )
+    redact_attribute_names: list[str] = Field(
+        default_factory=list,
+        description="Attributes whose values never leave the process, beyond the built-in "
+        "secret and personal ones (authorization, cookie, client.address...).",
+    )
 
     # The Spanwise server
     host: str = "127.0.0.1"

@@ -144,7 +144,7 @@ class PatternStore:
                     merged_into)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
-                    name = excluded.name, family = excluded.family,
+                    family = excluded.family,
                     operation = excluded.operation, matcher_fields = excluded.matcher_fields,
                     matchers = excluded.matchers, hints = excluded.hints,
                     stats = excluded.stats, parents = excluded.parents,
@@ -195,8 +195,16 @@ class PatternStore:
         cursor = self._db.execute("SELECT source, spans FROM runs ORDER BY id")
         return [(json.loads(str(source)), int(spans)) for source, spans in cursor]
 
-    def _transaction(self) -> _Transaction:
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The store's connection, for the tables that live beside the patterns."""
+        return self._db
+
+    def transaction(self) -> _Transaction:
+        """All or nothing: ``with store.transaction(): ...``."""
         return _Transaction(self._db)
+
+    _transaction = transaction
 
 
 class _Transaction:
