@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.classify.names import unique_names
 from app.classify.offline import classify_all_offline
@@ -24,11 +25,14 @@ Progress = Callable[[int, int], None]
 """``(patterns done, patterns in all)``."""
 
 
-class PatternModel:
+class PatternModel(Protocol):
     """What ``classify_patterns`` needs of a model classifier (``app.classify.model``)."""
 
-    model: str
-    prompt_version: str
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def prompt_version(self) -> str: ...
 
     def classify(
         self,
@@ -38,7 +42,7 @@ class PatternModel:
         on_progress: Progress | None = None,
     ) -> dict[int, dict[str, str]]:
         """Validated answers by pattern id; a pattern it failed on is left out."""
-        raise NotImplementedError
+        ...
 
 
 @dataclass
@@ -112,6 +116,8 @@ def classify_patterns(
             key = (fingerprint(pattern), OFFLINE_VERSION, OFFLINE_MODEL)
         fingerprints[pattern.id] = key
         results[pattern.id] = base.model_copy(update={"name": names[pattern.id]})
+    if on_progress is not None:
+        on_progress(len(patterns), len(patterns))
     changed = classifications.save_run(
         results, graph, answers=fingerprints, new_answers=new_answers, usage=usage
     )

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from app.classify.run import live_patterns
+from app.cli.classify_command import classify_and_report
 from app.cli.state import CliState, cli_state
 from app.cli.time_window import now_s, parse_duration_s, resolve_window
 from app.discovery.normalize import normalize
@@ -61,6 +63,9 @@ def discover(
     ),
     all_traces: bool = typer.Option(
         False, "--all-traces", help="Tempo: pull every trace of the window, not a sample."
+    ),
+    no_classify: bool = typer.Option(
+        False, "--no-classify", help="Leave classification (`spanwise classify`) for later."
     ),
 ) -> None:
     """Find span patterns in spans and add them to the pattern store.
@@ -133,7 +138,11 @@ def discover(
             pulled = asyncio.run(_from_tempo(state, window, query, plan, advance, fetched))
     report = run.finish()
     report.problems = problems
-    _print_report(state.console, report, run.patterns, store.path)
+    patterns = run.patterns
+    if not no_classify:
+        classify_and_report(state, store, model=None)
+        patterns = store.load()  # with the names classification gave them
+    _print_report(state.console, report, live_patterns(patterns), store.path)
     if plan is not None:
         state.console.print(_describe_sample(plan, pulled), soft_wrap=True)
 

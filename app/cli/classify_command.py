@@ -1,0 +1,107 @@
+"""``spanwise classify``: name, describe and judge every pattern, by a model or offline."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.classify.build import model_classifier
+from app.classify.run import ClassifyReport, classify_patterns
+from app.classify.store import ClassificationStore
+from app.cli.state import CliState, cli_state
+from app.discovery.run import pattern_store_path
+from app.discovery.store import PatternStore
+
+OFFLINE_NOTE = (
+    "no model configured: classified offline from semantic conventions and statistics "
+    "(set OPENAI_API_KEY, or SPANWISE_MODEL_BASE_URL for vLLM, Ollama, llama.cpp server)"
+)
+
+
+def classify(
+    ctx: typer.Context,
+    model: str | None = typer.Option(
+        None, "--model", help="Model name [env SPANWISE_MODEL_NAME, gpt-4o-mini]."
+    ),
+) -> None:
+    """Name, describe and judge (keep or noise) every pattern; corrections are kept."""
+    state = cli_state(ctx)
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    if not store.load():
+        state.err_console.print(
+            "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
+        )
+        raise typer.Exit(1)
+    classify_and_report(state, store, model=model)
+    state.console.print(classification_table(store))
+
+
+def classify_and_report(state: CliState, store: PatternStore, *, model: str | None) -> None:
+    """Classify with a progress bar and print what it cost and what changed."""
+    classifier = model_classifier(state.settings, store, model=model)
+    with _progress(state.console) as progress:
+        task = progress.add_task("classifying", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = classify_patterns(store, model=classifier, on_progress=advance)
+    problems = classifier.problems if classifier is not None else []
+    print_report(state.console, report, problems)
+
+
+def print_report(console: Console, report: ClassifyReport, problems: list[str]) -> None:
+    usage = report.usage
+    if report.offline:
+        console.print(f"[yellow]{OFFLINE_NOTE}[/]", soft_wrap=True)
+    else:
+        asked = usage.patterns - usage.cached
+        per_pattern = usage.total_tokens / asked if asked else 0.0
+        console.print(
+            f"{usage.model}: {usage.calls} calls, {usage.prompt_tokens:,} prompt + "
+            f"{usage.completion_tokens:,} completion tokens ({per_pattern:,.0f} per pattern "
+            f"asked); {usage.cached} from the cache; {usage.fallbacks} classified offline "
+            "after the model failed on them (asked again next run)",
+            soft_wrap=True,
+        )
+        for problem in problems[:5]:
+            console.print(f"  [yellow]model:[/] {problem}", soft_wrap=True)
+    changed = ", ".join(report.changed[:8]) + (" ..." if len(report.changed) > 8 else "")
+    console.print(
+        f"{report.classified} patterns classified, {len(report.changed)} new or changed"
+        + (f": {changed}" if report.changed else ""),
+        soft_wrap=True,
+    )
+
+
+def classification_table(store: PatternStore) -> Table:
+    patterns = [p for p in store.load() if p.merged_into is None and p.stats.count]
+    current = ClassificationStore(store).current(patterns)
+    table = Table(title="Classified span patterns")
+    for column in ("service", "name", "verdict", "description"):
+        table.add_column(column, overflow="fold")
+    for pattern in sorted(patterns, key=lambda p: (p.service, -p.stats.count)):
+        stored = current.get(pattern.id)
+        if stored is None:
+            continue
+        verdict = stored.classification.verdict.value
+        table.add_row(
+            pattern.service,
+            pattern.name,
+            f"[dim]{verdict}[/]" if verdict == "noise" else verdict,
+            stored.classification.description,
+        )
+    return table
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("patterns"),
+        TimeElapsedColumn(),
+        console=console,
+    )
