@@ -18,9 +18,9 @@ from app.discovery.patterns import SpanPattern
 from app.redact import redact_attributes, redact_text
 
 SAMPLES = 1
-SAMPLE_ATTRIBUTES = 6
-VALUE_CHARS = 60
-NEIGHBOURS = 2
+SAMPLE_ATTRIBUTES = 3
+VALUE_CHARS = 40
+NEIGHBOURS = 1
 MIN_RATE_WINDOW_S = 60
 _SKIPPED = frozenset(
     {
@@ -77,15 +77,8 @@ def pattern_card(
 
 def _matchers(pattern: SpanPattern) -> str:
     # Which fields the pattern is recognised by says a lot (legacy or current conventions,
-    # a statement or a span name); exact values are short, regexes are spelled out by the
-    # operation already and would cost many tokens for nothing.
-    parts = [
-        f"{m.field_name}={_short(m.match_value)}"
-        if m.match_type.value == "exact"
-        else f"{m.field_name}~…"
-        for m in pattern.matchers
-    ]
-    return redact_text(", ".join(parts))
+    # a statement or a span name); the values are what the operation already spells out.
+    return redact_text(",".join(m.field_name for m in pattern.matchers))
 
 
 def stats_line(pattern: SpanPattern) -> str:

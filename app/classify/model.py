@@ -123,12 +123,13 @@ class ModelClassifier:
             return {}
         found: dict[int, dict[str, str]] = {}
         for item in items:
-            if not isinstance(item, dict) or item.get("ref") not in refs:
+            answer = _as_answer(item)
+            if answer is None or answer.get("ref") not in refs:
                 continue
-            pattern = refs[str(item["ref"])]
-            answer = {field: item.get(field) for field in ANSWER_FIELDS}
+            pattern = refs[str(answer["ref"])]
+            fields = {field: answer[field] for field in ANSWER_FIELDS}
             try:
-                valid = Classification.model_validate({**answer, "source": Source.MODEL})
+                valid = Classification.model_validate({**fields, "source": Source.MODEL})
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(part) for part in first["loc"])
@@ -144,6 +145,19 @@ class ModelClassifier:
     def _problem(self, text: str) -> None:
         if len(self.problems) < 50:
             self.problems.append(text)
+
+
+ARRAY_ORDER = ("ref", "name", "category", "verdict", "description", "reasoning")
+"""The order of an answer item given as an array, as the prompt asks (fewer tokens)."""
+
+
+def _as_answer(item: object) -> dict[str, object] | None:
+    """An item as ``{field: value}``: arrays in ``ARRAY_ORDER``; objects as they are."""
+    if isinstance(item, list) and len(item) == len(ARRAY_ORDER):
+        return dict(zip(ARRAY_ORDER, item, strict=True))
+    if isinstance(item, dict):
+        return {field: item.get(field) for field in ARRAY_ORDER}
+    return None
 
 
 def _count_tokens(reply: AIMessage, usage: Usage) -> None:
