@@ -20,6 +20,8 @@ from app.discovery.store import PatternStore
 
 OFFLINE_MODEL = "offline"
 OFFLINE_VERSION = "rules"
+FALLBACK_VERSION = "fallback"
+"""The prompt version recorded for a pattern the model failed on, classified offline."""
 
 Progress = Callable[[int, int], None]
 """``(patterns done, patterns in all)``."""
@@ -111,6 +113,9 @@ def classify_patterns(
             key = (fingerprint(pattern), version, model_name)
             if pattern.id in asked_ids:
                 new_answers[key] = answer
+        elif pattern.id in asked_ids:  # the model failed on it: offline, marked, asked again
+            base = offline[pattern.id]
+            key = (fingerprint(pattern), FALLBACK_VERSION, model_name)
         else:
             base = offline[pattern.id]
             key = (fingerprint(pattern), OFFLINE_VERSION, OFFLINE_MODEL)

@@ -42,7 +42,12 @@ def postgres_query(
             "net.peer.port": 5432,
         }
         if client == "jdbc":
-            attributes["db.connection_string"] = f"postgresql://{tp.POSTGRES_HOST}:5432"
+            # JDBC instrumentation records the URL as configured: here with its password, a
+            # seeded secret that must never reach a model (tests look for it)
+            password = "pg_" + t.run.secret_key[-16:]
+            attributes["db.connection_string"] = (
+                f"postgresql://{spec.name}_svc:{password}@{tp.POSTGRES_HOST}:5432/{tp.DB_NAME}"
+            )
             attributes["db.operation"] = operation
             if table:
                 attributes["db.sql.table"] = table

@@ -176,6 +176,12 @@ def test_missing_and_invalid_items_are_retried_alone_then_fall_back_offline(
     live = [p for p in store.load() if p.stats.count]
     sources = [c.classification.source for c in ClassificationStore(store).current(live).values()]
     assert sources.count(Source.OFFLINE) == 1 and sources.count(Source.MODEL) == len(live) - 1
+    fallback = [
+        c
+        for c in ClassificationStore(store).current(live).values()
+        if c.prompt_version == "fallback"
+    ]
+    assert len(fallback) == 1 and fallback[0].model == "gpt-4o-mini"  # marked as a fallback
     assert any("verdict" in problem for problem in instance.problems)
 
     # the pattern that fell back is asked for again next time; the others come from the cache
@@ -213,14 +219,34 @@ def test_a_model_that_times_out_loses_no_pattern(
     assert "timed out" in instance.problems[0].lower()
 
 
+def seeded_secrets() -> set[str]:
+    """Secrets and personal data the sample system puts into span attributes."""
+    found: set[str] = set()
+    faults = faults_by_name(["prompt_injection"])
+    for batch in sample_batches(SEED, TRACES, faults):
+        for span in batch:
+            for name, value in span.attributes.items():
+                text = str(value[0] if isinstance(value, list) and value else value)
+                if name == "http.request.header.authorization":
+                    found.add(text.split()[-1])
+                if name == "db.connection_string" and "@" in text:
+                    found.add(text.split(":")[2].split("@")[0])  # the password
+                for email in re.findall(r"[\w.+-]+(?:@|%40)[\w-]+\.[\w.]+", text):
+                    found.add(email)
+    return found
+
+
 def test_no_seeded_secret_reaches_the_model_and_span_text_stays_fenced(
     store: PatternStore, no_network: respx.MockRouter
 ) -> None:
     model = FakeModel(no_network, good)
     classify_patterns(store, model=classifier(batch_size=50))
     bodies = [request.content.decode() for request in model.requests]
-    for secret in ("sk_live_", "Bearer ", "@example.", "@gmail."):
-        assert secret not in "".join(bodies), secret
+    secrets = seeded_secrets()
+    assert secrets, "the sample system seeds secrets"
+    sent = "".join(bodies)
+    for secret in secrets | {"sk_live_", "Bearer "}:
+        assert secret not in sent, secret
     for body in bodies:
         user = json.loads(body)["messages"][1]["content"]
         assert user.startswith(FENCE_OPEN) and user.endswith(FENCE_CLOSE)  # all of it fenced
