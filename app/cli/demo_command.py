@@ -14,9 +14,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app.classify.run import live_patterns
+from app.cli.classify_command import classify_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import cli_state
 from app.demo import DemoReport, run_demo
+from app.discovery.run import pattern_store_path
+from app.discovery.store import PatternStore
 from app.sample import faults_by_name
 
 BUSIEST_SHOWN = 12
@@ -77,6 +81,15 @@ def demo(
                 on_progress=on_progress,
             )
     _print_report(state.console, report)
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    classify_and_report(state, store, model=None)
+    busiest = sorted(live_patterns(store.load()), key=lambda p: -p.stats.count)[:BUSIEST_SHOWN]
+    state.console.print(patterns_table(busiest))
+    state.console.print(
+        "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "
+        "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "
+        "`spanwise --tempo http://localhost:3200 discover --since 1h`."
+    )
 
 
 def _print_report(console: Console, report: DemoReport) -> None:
@@ -104,12 +117,5 @@ def _print_report(console: Console, report: DemoReport) -> None:
     found = report.discovery
     console.print(
         f"\nDiscovery: {len(report.patterns)} span patterns ({found.new_patterns} new) from "
-        f"{found.spans:,} spans, saved to {report.store_path}. The busiest:"
-    )
-    busiest = sorted(report.patterns, key=lambda p: -p.stats.count)[:BUSIEST_SHOWN]
-    console.print(patterns_table(busiest))
-    console.print(
-        "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "
-        "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "
-        "`spanwise --tempo http://localhost:3200 discover --since 1h`."
+        f"{found.spans:,} spans, saved to {report.store_path}."
     )

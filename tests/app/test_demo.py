@@ -46,7 +46,9 @@ def test_demo_command_prints_what_arrived(no_network: respx.MockRouter, tmp_path
     )
     assert result.exit_code == 0, result.output
     assert "the receiver kept" in result.output and "rejected 0" in result.output
-    assert "span patterns" in result.output and "The busiest" in result.output
+    assert "span patterns" in result.output and "Span patterns by service" in result.output
+    assert "patterns classified" in result.output and "classified offline" in result.output
+    assert "http_server_frontend_" in result.output  # the busiest, by their classified names
     for service in ("frontend", "checkout", "payment", "inventory", "notification"):
         assert service in result.output
 
