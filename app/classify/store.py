@@ -16,11 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from app.classify.verdict import Category, Classification, Source, Verdict, is_snake_case_name
+from app.classify.verdict import (
+    MAX_TEXT_LENGTH,
+    Category,
+    Classification,
+    Source,
+    Verdict,
+    is_snake_case_name,
+)
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 
@@ -304,15 +312,17 @@ class ClassificationStore:
         if field not in CORRECTABLE:
             raise CorrectionError(f"{field!r} cannot be corrected; one of {', '.join(CORRECTABLE)}")
         value = value.strip()
+        if len(value) > MAX_TEXT_LENGTH or len(reason) > MAX_TEXT_LENGTH:
+            raise CorrectionError(
+                f"a {field} and a reason are at most {MAX_TEXT_LENGTH} characters; "
+                f"this one has {max(len(value), len(reason))}"
+            )
         if field == "name":
             if not is_snake_case_name(value):
                 raise CorrectionError(
                     f"{value!r} is not a valid name: snake_case, 3 to 80 characters, "
                     "such as postgres_query_select_orders"
                 )
-            owner = self.resolve(value)
-            if owner is not None and owner != pattern.id:
-                raise CorrectionError(f"{value!r} is already the name of another pattern")
         elif field == "category":
             _checked(Category, value)
         elif field == "verdict":
@@ -320,7 +330,22 @@ class ClassificationStore:
         elif not value:
             raise CorrectionError(f"a {field} cannot be empty")
         now = time.time()
+        try:
+            return self._correct(pattern, field, value, reason, author, now)
+        except sqlite3.IntegrityError as exc:  # the same name taken at the same moment
+            raise CorrectionError(f"{value!r} was just taken by another pattern") from exc
+
+    def _correct(
+        self, pattern: SpanPattern, field: str, value: str, reason: str, author: str, now: float
+    ) -> Correction:
         with self.patterns.transaction():
+            if field == "name":
+                owner = self.resolve(value)
+                if owner is not None and owner != pattern.id:
+                    held = "an old name of" if self._is_alias(value) else "the name of"
+                    raise CorrectionError(
+                        f"{value!r} is {held} another pattern; names and old names stay theirs"
+                    )
             stored = self.current([pattern]).get(pattern.id)
             if stored is None:
                 raise CorrectionError(
@@ -345,6 +370,10 @@ class ClassificationStore:
                 (pattern.id, field, value, reason, author, now),
             )
         return Correction(int(cursor.lastrowid or 0), pattern.id, field, value, reason, author, now)
+
+    def _is_alias(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM aliases WHERE name = ?", (name,)).fetchone()
+        return row is not None
 
     def _rename(self, pattern: SpanPattern, name: str, now: float) -> None:
         if name == pattern.name:

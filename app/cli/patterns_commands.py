@@ -1,21 +1,33 @@
-"""``spanwise patterns``: list and show patterns; split, merge and placeholder overrides."""
+"""``spanwise patterns``: list and show patterns; split, merge and placeholder overrides;
+corrections to their classification (reclassify, describe, categorize, rename)."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import typer
+from rich.markup import escape
 
+from app.classify.store import (
+    ClassificationStore,
+    Correction,
+    CorrectionError,
+    StoredClassification,
+)
+from app.classify.verdict import Category
 from app.cli.discover_command import patterns_table
-from app.cli.state import cli_state
+from app.cli.state import CliState, cli_state
 from app.discovery.documents import pattern_document, pattern_row
 from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
-from app.discovery.rederive import Applied, add_placeholder, find_pattern, merge, split
+from app.discovery.rederive import Applied, add_placeholder, merge, split
 from app.discovery.run import describe_source, pattern_store_path, replay_batches
 from app.discovery.store import PatternStore
 
@@ -32,7 +44,8 @@ def list_patterns(
 ) -> None:
     """List the patterns, busiest first within each service."""
     state = cli_state(ctx)
-    patterns = PatternStore(pattern_store_path(state.settings.data_dir)).load()
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    patterns = store.load()
     if not patterns:
         state.err_console.print(
             "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
@@ -44,9 +57,20 @@ def list_patterns(
         if p.merged_into is None and p.stats.count and (service is None or p.service == service)
     ]
     if as_json:
-        typer.echo(json.dumps([pattern_row(p) for p in chosen], indent=2))
+        current = ClassificationStore(store).current(chosen)
+        rows = [_classified_row(pattern_row(p), current.get(p.id)) for p in chosen]
+        typer.echo(json.dumps(rows, indent=2))
         return
     state.console.print(patterns_table(chosen))
+
+
+def _classified_row(row: dict[str, Any], stored: StoredClassification | None) -> dict[str, Any]:
+    if stored is not None:
+        classification = stored.classification
+        row["category"] = classification.category.value
+        row["verdict"] = classification.verdict.value
+        row["description"] = classification.description
+    return row
 
 
 @patterns_app.command("show")
@@ -55,23 +79,27 @@ def show_pattern(
     name: str = typer.Argument(..., help="The pattern's name, as `patterns list` shows it."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
-    """Everything known of one pattern: matchers, statistics, callers, samples."""
+    """Everything known of one pattern: classification, matchers, statistics, callers,
+    samples. An old name (an alias) shows the pattern that has it now."""
     state = cli_state(ctx)
-    patterns = PatternStore(pattern_store_path(state.settings.data_dir)).load()
-    try:
-        found = find_pattern(patterns, name)
-    except OverrideError as exc:
-        state.err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(1) from exc
-    if found.name != name:
-        state.err_console.print(f"{name} was merged into {found.name}")
-    document = pattern_document(found, patterns)
+    with _classification_store(state) as (classifications, patterns):
+        found = _resolved(state, classifications, patterns, name)
+        if found.name != name:
+            if any(p.name == name for p in patterns):
+                state.err_console.print(f"{name} was merged into {found.name}")
+            else:
+                state.err_console.print(f"{name} is an old name of {found.name}")
+        stored = classifications.current([found]).get(found.id)
+        document = pattern_document(found, patterns)
+        document["classification"] = _classification_document(stored)
+        document["aliases"] = classifications.aliases(found.id)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
         return
     stats = document["stats"]
     console = state.console
     console.print(f"[bold]{found.name}[/]  {found.service} {found.span_kind}: {found.operation}")
+    _print_classification(state, document["classification"], document["aliases"])
     for matcher in document["matchers"]:
         console.print(
             f"  match {matcher['field_type']} {matcher['field_name']} "
@@ -98,6 +126,36 @@ def show_pattern(
                 f"  {kind} sample: trace {sample['trace_id']} span {sample['span_id']} "
                 f"{sample['duration_ms']} ms {sample['status']}"
             )
+
+
+def _classification_document(stored: StoredClassification | None) -> dict[str, Any] | None:
+    if stored is None:
+        return None
+    return {
+        **stored.classification.model_dump(mode="json"),
+        "person_fields": sorted(stored.person_fields),
+    }
+
+
+def _print_classification(
+    state: CliState, classification: dict[str, Any] | None, aliases: list[str]
+) -> None:
+    console = state.console
+    if classification is None:
+        console.print("  not classified yet: run `spanwise classify`")
+    else:
+        person = set(classification["person_fields"])
+
+        def shown(field: str) -> str:
+            return escape(str(classification[field])) + (" (person)" if field in person else "")
+
+        console.print(f"  {shown('description')}", soft_wrap=True)
+        console.print(f"  category: {shown('category')}")
+        console.print(f"  verdict: {shown('verdict')}; {shown('reasoning')}", soft_wrap=True)
+        by_person = f"; set by a person: {', '.join(sorted(person))}" if person else ""
+        console.print(f"  source: {classification['source']}{by_person}")
+    if aliases:
+        console.print(f"  old names: {escape(', '.join(aliases))}", soft_wrap=True)
 
 
 def _author(given: str | None) -> str:
@@ -198,3 +256,174 @@ def list_overrides(ctx: typer.Context) -> None:
     for each in stored:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(each.created_unix_s))
         state.console.print(f"{each.id}. {when} {each.author}: {describe(each.override)}")
+
+
+# --- corrections -----------------------------------------------------------------------
+
+
+def _fail(state: CliState, message: str) -> NoReturn:
+    state.err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _classification_store(
+    state: CliState,
+) -> Iterator[tuple[ClassificationStore, list[SpanPattern]]]:
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    try:
+        patterns = store.load()
+        if not patterns:
+            _fail(state, "no patterns yet: run `spanwise discover` first")
+        yield ClassificationStore(store), patterns
+    finally:
+        store.close()
+
+
+def _resolved(
+    state: CliState, classifications: ClassificationStore, patterns: list[SpanPattern], name: str
+) -> SpanPattern:
+    """The live pattern a name or an old name means, following merges."""
+    by_id = {p.id: p for p in patterns}
+    pattern_id = classifications.resolve(name)
+    if pattern_id is None or pattern_id not in by_id:
+        known = [p.name for p in patterns if p.merged_into is None]
+        known += [alias for p in patterns for alias in classifications.aliases(p.id)]
+        close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+        close += sorted(k for k in known if name.lower() in k.lower() and k not in close)
+        hint = f"; did you mean {', '.join(close[:5])}?" if close else ""
+        _fail(state, f"no pattern named {name!r}{hint}; see `spanwise patterns list`")
+    found = by_id[pattern_id]
+    while found.merged_into is not None:
+        found = by_id[found.merged_into]
+    return found
+
+
+def _correct(
+    ctx: typer.Context, name: str, field: str, value: str, reason: str, author: str
+) -> tuple[SpanPattern, Correction]:
+    """Resolve ``name`` and set one field of its classification, or fail changing nothing."""
+    state = cli_state(ctx)
+    with _classification_store(state) as (classifications, patterns):
+        pattern = _resolved(state, classifications, patterns, name)
+        try:
+            correction = classifications.correct(
+                pattern, field, value, reason=reason.strip(), author=author
+            )
+        except CorrectionError as exc:
+            _fail(state, str(exc))
+    return pattern, correction
+
+
+def _done(ctx: typer.Context, pattern: SpanPattern, correction: Correction) -> None:
+    because = f"; {correction.reason}" if correction.reason else ""
+    cli_state(ctx).console.print(
+        escape(
+            f"{_change(correction.field, correction.value, pattern.name)} "
+            f"by {correction.author}{because}"
+        ),
+        soft_wrap=True,
+    )
+
+
+def _change(field: str, value: str, pattern: str) -> str:
+    """What a correction did, in words; ``pattern`` is the pattern's current name."""
+    if field == "name":
+        return f"renamed to {value}" + (f" (now {pattern})" if pattern != value else "")
+    return f"{field} of {pattern} set to {value}"
+
+
+_NAME = typer.Argument(..., help="The pattern's name or one of its old names.")
+_REASON = typer.Option("", "--reason", help="Why; kept with the correction.")
+_AUTHOR = typer.Option(None, "--author", help="Who made it [default: $USER].")
+
+
+@patterns_app.command("reclassify")
+def reclassify_pattern(
+    ctx: typer.Context,
+    name: str = _NAME,
+    verdict: str = typer.Argument(..., metavar="keep|noise", help="The pattern's verdict."),
+    reason: str = typer.Option(..., "--reason", help="Why; kept with the correction."),
+    author: str | None = _AUTHOR,
+) -> None:
+    """Set a pattern's verdict; later classifications keep it."""
+    if not reason.strip():
+        _fail(cli_state(ctx), "say why with --reason: it is kept with the correction")
+    _done(ctx, *_correct(ctx, name, "verdict", verdict, reason, _author(author)))
+
+
+@patterns_app.command("describe")
+def describe_pattern(
+    ctx: typer.Context,
+    name: str = _NAME,
+    description: str = typer.Argument(..., help="One or two sentences: what it does, for whom."),
+    reason: str = _REASON,
+    author: str | None = _AUTHOR,
+) -> None:
+    """Set a pattern's description; later classifications keep it."""
+    _done(ctx, *_correct(ctx, name, "description", description, reason, _author(author)))
+
+
+@patterns_app.command("categorize")
+def categorize_pattern(
+    ctx: typer.Context,
+    name: str = _NAME,
+    category: str = typer.Argument(..., help=f"One of {', '.join(c.value for c in Category)}."),
+    reason: str = _REASON,
+    author: str | None = _AUTHOR,
+) -> None:
+    """Set a pattern's category; later classifications keep it."""
+    _done(ctx, *_correct(ctx, name, "category", category, reason, _author(author)))
+
+
+@patterns_app.command("rename")
+def rename_pattern(
+    ctx: typer.Context,
+    old: str = typer.Argument(..., help="The pattern's name or one of its old names."),
+    new: str = typer.Argument(..., help="snake_case, e.g. postgres_query_select_orders."),
+    reason: str = _REASON,
+    author: str | None = _AUTHOR,
+) -> None:
+    """Rename a pattern; its old names keep resolving to it."""
+    pattern, correction = _correct(ctx, old, "name", new, reason, _author(author))
+    _done(ctx, pattern, correction)
+    cli_state(ctx).console.print(f"  {escape(old)} keeps meaning {escape(pattern.name)}")
+
+
+@patterns_app.command("corrections")
+def list_corrections(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
+) -> None:
+    """The corrections made so far, oldest first: when, who, to which pattern, and why."""
+    state = cli_state(ctx)
+    with _classification_store(state) as (classifications, patterns):
+        corrections = classifications.corrections()
+    names = {p.id: p.name for p in patterns}
+    rows = [_correction_row(c, names.get(c.pattern_id, f"#{c.pattern_id}")) for c in corrections]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        state.console.print("no corrections yet")
+        return
+    for row in rows:
+        because = f"; {row['reason']}" if row["reason"] else ""
+        change = _change(row["field"], row["value"], row["pattern"])
+        state.console.print(
+            escape(f"{row['id']}. {row['time']} {row['author']}: {change}{because}"),
+            soft_wrap=True,
+        )
+
+
+def _correction_row(correction: Correction, pattern: str) -> dict[str, Any]:
+    return {
+        "id": correction.id,
+        "time": time.strftime("%Y-%m-%d %H:%M", time.localtime(correction.created_unix_s)),
+        "created_unix_s": correction.created_unix_s,
+        "author": correction.author,
+        "pattern": pattern,
+        "field": correction.field,
+        "value": correction.value,
+        "reason": correction.reason,
+    }
