@@ -6,8 +6,8 @@ downloaded). Completion tokens cannot be known without a model, so they are esti
 the answer a model would have to give: the offline classifier's items for the same
 patterns, as the JSON arrays the prompt asks for, with description and reasoning cut to the
 word limits the prompt sets (15 and 6 words): what a model that follows the prompt answers
-at most, word for word; a model's words may take more or fewer tokens than these. Also counted: the tokens a second run sends
-(none: every answer comes from the cache).
+at most, word for word; a model's words may take more or fewer tokens than these. Also
+counted: the tokens a second run sends (none: every answer comes from the cache).
 
     python benchmarks/classify_tokens.py [--traces 2000] [--seed 42]
 """
