@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import FastAPI
 
 from app.api.otlp_receiver import otlp_router
@@ -9,6 +11,19 @@ from app.api.patterns_api import patterns_router
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
+
+
+def status_document(settings: Settings) -> dict[str, object]:
+    """Whether a model is configured; with none, names and answers come from the facts."""
+    if not settings.model_configured:
+        return {
+            "mode": "offline",
+            "model": None,
+            "note": "no model configured: classification and answers are computed offline; "
+            "set OPENAI_API_KEY or SPANWISE_MODEL_BASE_URL for a model",
+        }
+    endpoint = urlsplit(settings.model_base_url).netloc if settings.model_base_url else "openai"
+    return {"mode": "model", "model": settings.model_name, "endpoint": endpoint}
 
 
 def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummary) -> FastAPI:
@@ -23,5 +38,9 @@ def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummar
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")
     def ingest_summary() -> dict[str, object]:
         return summary.as_dict()
+
+    @app.get("/api/status", tags=["status"], summary="How this Spanwise classifies and answers")
+    def status() -> dict[str, object]:
+        return status_document(settings)
 
     return app

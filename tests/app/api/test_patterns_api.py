@@ -296,3 +296,18 @@ def test_the_schema_documents_the_bodies(client: TestClient) -> None:
     assert {"201", "400", "404", "409", "422"} <= set(post["responses"])
     fields = schema["components"]["schemas"]["CorrectionIn"]["properties"]["field"]
     assert sorted(fields["enum"]) == sorted(CORRECTABLE)
+
+
+def test_the_api_says_whether_it_runs_offline(tmp_path: Path) -> None:
+    offline = Settings(data_dir=tmp_path)
+    app = create_app(offline, SpanPipeline([]), IngestSummary())
+    body = TestClient(app).get("/api/status").json()
+    assert body["mode"] == "offline" and "OPENAI_API_KEY" in body["note"]
+
+    local = Settings(data_dir=tmp_path, model_base_url="http://ollama.local:11434/v1")
+    body = TestClient(create_app(local, SpanPipeline([]), IngestSummary())).get("/api/status")
+    assert body.json() == {
+        "mode": "model",
+        "model": "gpt-4o-mini",
+        "endpoint": "ollama.local:11434",
+    }
