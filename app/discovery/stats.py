@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from math import ceil, log2
 
 from ddsketch import DDSketch
-from ddsketch.mapping import LogarithmicMapping
 
+from app.discovery.sketches import SKETCH_ACCURACY, add_durations_ms
+from app.discovery.timeline import Timeline
 from connectors.spans import Span, StatusCode
+
+__all__ = ["SKETCH_ACCURACY", "PatternStats", "add_durations_ms", "count_bounded"]
 
 MAX_DISTINCT = 50
 OTHER = "other"
 TYPICAL_SAMPLES = 5
 SLOWEST_SAMPLES = 3
 ERROR_SAMPLES = 3
-SKETCH_ACCURACY = 0.005
 
 _STATUS_ATTRIBUTES = (
     "http.response.status_code",
@@ -43,40 +43,6 @@ def count_bounded(counter: Counter[str], key: str, amount: int = 1) -> None:
         counter[key] += amount
     else:
         counter[OTHER] += amount
-
-
-_BUCKET_MULTIPLIER = math.log(2) / math.log1p(2 * SKETCH_ACCURACY / (1 - SKETCH_ACCURACY))
-"""``DDSketch(SKETCH_ACCURACY)``'s logarithmic mapping: a value's bucket is
-``ceil(log2(value) * _BUCKET_MULTIPLIER)`` (``ddsketch.mapping.LogarithmicMapping.key``)."""
-_SMALLEST = LogarithmicMapping(SKETCH_ACCURACY).min_possible
-
-
-def add_durations_ms(sketch: DDSketch, values: list[float]) -> None:
-    """Add many values to ``sketch`` with one insert per distinct bucket.
-
-    Values are grouped by the bucket the sketch's mapping puts them in, and the first value
-    of each group is added with the group's size as its weight. Quantiles come from bucket
-    counts alone, so they are what one insert per value gives (a test compares the bins);
-    only the sketch's own sum and minimum, which Spanwise does not use, differ.
-    """
-    if len(values) < 4:
-        for value in values:
-            sketch.add(value)
-        return
-    by_bucket: dict[int, list[float]] = {}
-    multiplier = _BUCKET_MULTIPLIER
-    for value in values:
-        bucket = ceil(log2(value) * multiplier) if value > _SMALLEST else _ZERO_BUCKET
-        found = by_bucket.get(bucket)
-        if found is None:
-            by_bucket[bucket] = [value, 1.0]
-        else:
-            found[1] += 1.0
-    for value, weight in by_bucket.values():
-        sketch.add(value, weight)
-
-
-_ZERO_BUCKET = -(2**62)
 
 
 SlowEntry = tuple[int, str, int, Span]
@@ -103,6 +69,8 @@ class PatternStats:
     slowest: list[SlowEntry] = field(default_factory=list)
     """A min-heap (``slow_entry``): its root is the fastest of the slowest."""
     errors: list[Span] = field(default_factory=list)
+    timeline: Timeline = field(default_factory=Timeline)
+    """Count, errors and durations per time bucket: the trend behind "since when?"."""
 
     def add(self, span: Span, rng: random.Random) -> None:
         self.add_many((span,), rng)
@@ -124,7 +92,13 @@ class PatternStats:
             self.last_seen_unix_nano, max(span.end_unix_nano for span in spans)
         )
         self.max_duration_ns = max(self.max_duration_ns, max(durations))
-        add_durations_ms(self.durations_ms, [max(d, 0) / 1e6 for d in durations])
+        durations_ms = [max(d, 0) / 1e6 for d in durations]
+        add_durations_ms(self.durations_ms, durations_ms)
+        self.timeline.add(
+            [span.start_unix_nano // 1_000_000_000 for span in spans],
+            durations_ms,
+            [span.status_code is StatusCode.ERROR for span in spans],
+        )
         codes: list[str] = []
         for span in spans:
             attributes = span.attributes
@@ -186,6 +160,7 @@ class PatternStats:
         self.last_seen_unix_nano = max(self.last_seen_unix_nano, other.last_seen_unix_nano)
         self.max_duration_ns = max(self.max_duration_ns, other.max_duration_ns)
         self.durations_ms.merge(other.durations_ms)
+        self.timeline.merge(other.timeline)
         for code, amount in other.status_codes.items():
             count_bounded(self.status_codes, code, amount)
         for kind, amount in other.exception_types.items():

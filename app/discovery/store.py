@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from ddsketch import DDSketch
 from ddsketch.pb.ddsketch_pb2 import DDSketch as DDSketchMessage
 from ddsketch.pb.proto import DDSketchProto
 
@@ -26,6 +27,7 @@ from app.discovery.operation import Family, FieldType, Matcher, MatchType
 from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
 from app.discovery.stats import PatternStats, slow_entry
+from app.discovery.timeline import BASE_WIDTH_S, TimeBucket, Timeline
 from connectors.spans import Span
 
 SCHEMA_VERSION = 2
@@ -81,6 +83,9 @@ class _StoredStats(msgspec.Struct, array_like=True):
     typical: list[Span]
     slowest: list[Span]
     errors: list[Span]
+    timeline_width_s: int = BASE_WIDTH_S
+    timeline: list[tuple[int, int, int, bytes]] = []
+    """(bucket start, count, errors, sketch) per bucket; empty in stores written before."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -273,21 +278,41 @@ def _encode_stats(stats: PatternStats) -> bytes:
             first_seen_unix_nano=stats.first_seen_unix_nano,
             last_seen_unix_nano=stats.last_seen_unix_nano,
             max_duration_ns=stats.max_duration_ns,
-            sketch=DDSketchProto.to_proto(stats.durations_ms).SerializeToString(),
+            sketch=_sketch_bytes(stats.durations_ms),
             status_codes=dict(stats.status_codes),
             exception_types=dict(stats.exception_types),
             typical=stats.typical,
             slowest=stats.slowest_spans(),
             errors=stats.errors,
+            timeline_width_s=stats.timeline.width_s,
+            timeline=[
+                (b.start_s, b.count, b.errors, _sketch_bytes(b.durations_ms))
+                for b in stats.timeline.ordered()
+            ],
         )
     )
+
+
+def _sketch_bytes(sketch: DDSketch) -> bytes:
+    return DDSketchProto.to_proto(sketch).SerializeToString()
+
+
+def _sketch(data: bytes) -> DDSketch:
+    return DDSketchProto.from_proto(DDSketchMessage.FromString(data))  # type: ignore[no-any-return]
 
 
 def _decode_stats(data: bytes) -> PatternStats:
     stored = _decoder.decode(data)
     slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
-    sketch = DDSketchProto.from_proto(DDSketchMessage.FromString(stored.sketch))
+    sketch = _sketch(stored.sketch)
+    timeline = Timeline(
+        stored.timeline_width_s,
+        {
+            start: TimeBucket(start, count, errors, _sketch(data))
+            for start, count, errors, data in stored.timeline
+        },
+    )
     return PatternStats(
         count=stored.count,
         error_count=stored.error_count,
@@ -300,4 +325,5 @@ def _decode_stats(data: bytes) -> PatternStats:
         typical=stored.typical,
         slowest=slowest,
         errors=stored.errors,
+        timeline=timeline,
     )
