@@ -1,0 +1,161 @@
+"""A readable answer from facts alone: what Spanwise says when no model is configured.
+
+The question decides which facts lead (latency and slow periods, errors, callers, callees,
+throughput); everything said is a number from ``PatternFacts``, with the pattern named, so
+an answer can be checked against ``patterns show``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from enum import StrEnum
+
+from app.facts.pattern_facts import PatternFacts, SlowCause
+
+
+class Intent(StrEnum):
+    SLOW = "slow"
+    ERRORS = "errors"
+    CALLERS = "callers"
+    CALLEES = "callees"
+    THROUGHPUT = "throughput"
+    SUMMARY = "summary"
+
+
+_INTENTS = (
+    (Intent.SLOW, r"slow|latenc|p9\d|p50|duration|fast|took|takes|time"),
+    (Intent.ERRORS, r"error|fail|5\d\d|4\d\d|exception|broken|crash"),
+    (Intent.CALLERS, r"who calls|caller|upstream|produce|which services?|depends? on (it|this)"),
+    (Intent.CALLEES, r"what does it call|calls? what|downstream|dependenc|children"),
+    (Intent.THROUGHPUT, r"how many|how often|rate|throughput|traffic|volume|busy"),
+)
+
+
+def intents(question: str) -> list[Intent]:
+    text = question.lower()
+    found = [intent for intent, pattern in _INTENTS if re.search(pattern, text)]
+    return found or [Intent.SUMMARY]
+
+
+def answer_text(question: str, facts: PatternFacts) -> str:
+    asked = intents(question)
+    parts = [_headline(facts)]
+    for intent in asked:
+        if intent is Intent.SLOW:
+            parts.append(_latency(facts))
+        elif intent is Intent.ERRORS:
+            parts.append(_errors(facts))
+        elif intent is Intent.CALLERS:
+            parts.append(_callers(facts))
+        elif intent is Intent.CALLEES:
+            parts.append(_callees(facts))
+        elif intent is Intent.THROUGHPUT:
+            parts.append(_throughput(facts))
+        else:
+            parts.extend([_throughput(facts), _latency(facts), _errors(facts), _callers(facts)])
+    parts.append(f"(Source: {facts.source}.)")
+    return "\n".join(part for part in parts if part)
+
+
+def _headline(facts: PatternFacts) -> str:
+    what = facts.description or f"{facts.service} {facts.span_kind}: {facts.operation}"
+    return f"@{facts.name}: {what}"
+
+
+def _latency(facts: PatternFacts) -> str:
+    lines = [
+        f"Latency over {facts.count:,} spans: p50 {_ms(facts.p50_ms)}, p95 {_ms(facts.p95_ms)}, "
+        f"p99 {_ms(facts.p99_ms)}, max {_ms(facts.max_ms)}."
+    ]
+    if not facts.slow:
+        lines.append("No period stands out: its median stayed within 2.5x of its usual one.")
+    for cause in facts.slow:
+        lines.append(_slow_period(cause))
+    if facts.slow_traces:
+        slowest = ", ".join(f"{trace} ({_ms(ms)})" for trace, ms in facts.slow_traces)
+        lines.append(f"Slowest traces: {slowest}.")
+    return "\n".join(lines)
+
+
+def _slow_period(cause: SlowCause) -> str:
+    period = cause.period
+    text = (
+        f"Slow from {_clock(period.start_s)} to {_clock(period.end_s)}: median "
+        f"{_ms(period.p50_during_ms)} against {_ms(period.p50_outside_ms)} the rest of the "
+        f"time ({period.factor:.1f}x), p95 {_ms(period.p95_during_ms)} against "
+        f"{_ms(period.p95_outside_ms)}; {period.spans:,} spans ({period.share:.0%}) fell in it."
+    )
+    grown = [child for child in cause.children if child.added_ms > 0.1 * cause.added_ms]
+    if grown:
+        shares = "; ".join(
+            f"@{child.name} added {_ms(child.added_ms)} per span "
+            f"({_calls(child.calls_per_span)} per span, median {_ms(child.p50_outside_ms)} -> "
+            f"{_ms(child.p50_during_ms)})"
+            for child in grown[:3]
+        )
+        text += f" Where the extra {_ms(cause.added_ms)} went: {shares}."
+        if cause.self_ms > 0.1 * cause.added_ms:
+            text += f" The remaining {_ms(cause.self_ms)} was spent in the span itself."
+    elif cause.children:
+        text += (
+            " Its children did not slow down then: the extra "
+            f"{_ms(cause.added_ms)} was spent in the span itself."
+        )
+    else:
+        text += f" It calls nothing traced: the extra {_ms(cause.added_ms)} is its own time."
+    return text
+
+
+def _errors(facts: PatternFacts) -> str:
+    if not facts.error_count:
+        return f"No errors in {facts.count:,} spans."
+    text = f"Errors: {facts.error_count:,} of {facts.count:,} spans ({facts.error_rate:.2%})."
+    if facts.status_codes:
+        text += " Status codes: " + ", ".join(f"{c} x{n:,}" for c, n in facts.status_codes) + "."
+    if facts.exception_types:
+        text += " Exceptions: " + ", ".join(f"{e} x{n:,}" for e, n in facts.exception_types) + "."
+    if facts.error_traces:
+        text += " Example traces: " + ", ".join(facts.error_traces) + "."
+    return text
+
+
+def _callers(facts: PatternFacts) -> str:
+    if not facts.callers:
+        return "No traced caller: its spans are roots (or their parents were not seen)."
+    services = sorted({n.service for n in facts.callers})
+    listed = ", ".join(f"@{n.name} ({n.service}, {n.calls:,} calls)" for n in facts.callers[:5])
+    return f"Called by {', '.join(services)}: {listed}."
+
+
+def _callees(facts: PatternFacts) -> str:
+    if not facts.callees:
+        return "It calls no traced pattern."
+    listed = ", ".join(
+        f"@{n.name} ({n.calls:,} calls, p95 {_ms(n.p95_ms)})" for n in facts.callees[:6]
+    )
+    return f"It calls: {listed}."
+
+
+def _throughput(facts: PatternFacts) -> str:
+    per_hour = facts.rate_per_s * 3600
+    return (
+        f"{facts.count:,} spans from {_clock(facts.first_seen_unix_s)} to "
+        f"{_clock(facts.last_seen_unix_s)}, about {per_hour:,.0f} per hour."
+    )
+
+
+def _calls(per_span: float) -> str:
+    return f"{per_span:.2g} call" + ("" if f"{per_span:.2g}" == "1" else "s")
+
+
+def _ms(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    if value >= 10:
+        return f"{value:.0f} ms"
+    return f"{value:.2g} ms" if value < 1 else f"{value:.1f} ms"
+
+
+def _clock(unix_s: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix_s))
