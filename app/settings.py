@@ -76,6 +76,15 @@ class Settings(BaseSettings):
     model_name: str = "gpt-4o-mini"
     model_timeout_s: float = 60.0
     model_max_retries: int = 2
+    embedding_model: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible embedding model (text-embedding-3-small); unset: "
+        "all-MiniLM-L6-v2 offline.",
+    )
+    chroma_url: str | None = Field(
+        default=None, description="A Chroma server; unset: a persistent Chroma in the data dir."
+    )
+    chroma_token: SecretStr | None = None
     classify_batch_size: int = Field(
         default=20, ge=1, le=100, description="Patterns per classification request."
     )
