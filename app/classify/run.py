@@ -139,7 +139,8 @@ def _aliases_as_assigned(
 ) -> dict[int, str]:
     """Old names stay reserved for the patterns they resolve to: negative ids hold them."""
     reserved: dict[int, str] = {}
+    old_names = classifications.all_aliases()
     for pattern in patterns:
-        for index, alias in enumerate(classifications.aliases(pattern.id)):
+        for index, alias in enumerate(old_names.get(pattern.id, ())):
             reserved[-(pattern.id * 1000 + index + 1)] = alias
     return reserved

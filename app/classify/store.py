@@ -64,6 +64,7 @@ _SCHEMA = (
         pattern_id INTEGER NOT NULL,
         created_unix_s REAL NOT NULL
     )""",
+    "CREATE INDEX IF NOT EXISTS aliases_by_pattern ON aliases (pattern_id)",
     """
     CREATE TABLE IF NOT EXISTS corrections (
         id INTEGER PRIMARY KEY,
@@ -208,6 +209,16 @@ class ClassificationStore:
             "SELECT name FROM aliases WHERE pattern_id = ? ORDER BY created_unix_s", (pattern_id,)
         )
         return [str(row[0]) for row in cursor]
+
+    def all_aliases(self) -> dict[int, list[str]]:
+        """Every pattern's old names, oldest first, in one read."""
+        found: dict[int, list[str]] = {}
+        cursor = self._db.execute(
+            "SELECT pattern_id, name FROM aliases ORDER BY created_unix_s, name"
+        )
+        for pattern_id, name in cursor:
+            found.setdefault(int(pattern_id), []).append(str(name))
+        return found
 
     def corrections(self) -> list[Correction]:
         cursor = self._db.execute(

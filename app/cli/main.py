@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from app.cli.chat_command import chat
 from app.cli.classify_command import classify
 from app.cli.demo_command import demo
 from app.cli.discover_command import discover
@@ -55,6 +56,7 @@ cli.command()(demo)
 cli.command()(serve)
 cli.command()(discover)
 cli.command()(classify)
+cli.command()(chat)
 cli.add_typer(patterns_app, name="patterns")
 cli.add_typer(tempo_app, name="tempo")
 

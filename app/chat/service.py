@@ -1,0 +1,124 @@
+"""One chat turn: resolve what the question is about, compute the facts, answer from them.
+
+Order of resolution: the question's @mentions (exact name, old name, close spelling); with
+none, the patterns the conversation was last about ("and its error rate?"); with none of
+those, the patterns the question names by service or words. An @mention that resolves to
+no pattern, or to several, is answered with suggestions, never with facts about another
+pattern. With no model configured, the answer is the facts written out
+(``app.facts.render``); every answer carries its citations and the facts it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.chat.conversations import Conversations
+from app.chat.lexical import find_by_words
+from app.chat.mentions import MentionIndex, find_mentions
+from app.chat.traceql import traceql_for
+from app.classify.run import live_patterns
+from app.classify.store import ClassificationStore
+from app.discovery.patterns import SpanPattern
+from app.discovery.store import PatternStore
+from app.facts.pattern_facts import pattern_facts
+from app.facts.render import answer_text
+
+MAX_PATTERNS = 3
+
+
+@dataclass
+class ChatAnswer:
+    conversation_id: str
+    question: str
+    answer: str
+    mode: str
+    """``offline`` (facts written out) or ``model``."""
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "question": self.question,
+            "answer": self.answer,
+            "mode": self.mode,
+            "mentions": self.mentions,
+            "citations": self.citations,
+            "facts": self.facts,
+        }
+
+
+class ChatService:
+    """Answers questions about the patterns of one pattern store."""
+
+    def __init__(self, store: PatternStore) -> None:
+        self._store = store
+        self._classifications = ClassificationStore(store)
+        self._conversations = Conversations(store)
+
+    def ask(self, question: str, conversation_id: str | None = None) -> ChatAnswer:
+        conversation_id = conversation_id or Conversations.new_id()
+        every = self._store.load()
+        graph = {p.id: p for p in every}
+        live = live_patterns(every)
+        current = self._classifications.current(live)
+        descriptions = {i: c.classification.description for i, c in current.items()}
+        index = MentionIndex.from_store(self._store, self._classifications, loaded=every)
+
+        answer = ChatAnswer(conversation_id, question, "", "offline")
+        chosen: list[SpanPattern] = []
+        unresolved: list[str] = []
+        for mention in find_mentions(question):
+            resolution = index.resolve(mention.name)
+            entry: dict[str, Any] = {"mention": f"@{mention.name}", "kind": resolution.kind}
+            if resolution.pattern_id is not None:
+                pattern = graph[resolution.pattern_id]
+                entry["pattern"] = pattern.name
+                if all(p.id != pattern.id for p in chosen):
+                    chosen.append(pattern)
+            else:
+                entry["suggestions"] = list(resolution.suggestions)
+                unresolved.append(_did_you_mean(mention.name, list(resolution.suggestions)))
+            answer.mentions.append(entry)
+        if not answer.mentions:
+            remembered = [graph[i] for i in self._conversations.last_cited(conversation_id)]
+            chosen = [p for p in remembered if p.merged_into is None] or find_by_words(
+                question, live, descriptions, MAX_PATTERNS
+            )
+
+        parts = list(unresolved)
+        for pattern in chosen[:MAX_PATTERNS]:
+            facts = pattern_facts(pattern, graph, descriptions.get(pattern.id))
+            parts.append(answer_text(question, facts))
+            answer.facts.append(facts.as_dict())
+            answer.citations.append(_citation(pattern, facts.error_traces, facts.slow_traces))
+        if not parts:
+            parts.append(
+                "I could not tell which pattern you mean. Mention one with @name "
+                "(`spanwise patterns list` shows them), or name a service."
+            )
+        answer.answer = "\n\n".join(parts)
+        self._conversations.add(
+            conversation_id, question, answer.answer, [p.id for p in chosen[:MAX_PATTERNS]]
+        )
+        return answer
+
+
+def _did_you_mean(name: str, suggestions: list[str]) -> str:
+    if not suggestions:
+        return f"I know no pattern named @{name}; `spanwise patterns list` shows them."
+    listed = ", ".join(f"@{s}" for s in suggestions)
+    return f"I know no pattern named exactly @{name}. Did you mean {listed}?"
+
+
+def _citation(
+    pattern: SpanPattern, error_traces: list[str], slow_traces: list[tuple[str, float]]
+) -> dict[str, Any]:
+    return {
+        "pattern": pattern.name,
+        "service": pattern.service,
+        "traceql": traceql_for(pattern),
+        "trace_ids": list(dict.fromkeys([t for t, _ in slow_traces] + error_traces)),
+    }

@@ -1,0 +1,150 @@
+"""A chat turn end to end, offline: mentions, conversation memory, facts, citations, surfaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.api.server import create_app
+from app.chat.service import ChatService
+from app.classify.run import classify_patterns, live_patterns
+from app.classify.store import ClassificationStore
+from app.cli.main import cli
+from app.discovery.normalize import normalize
+from app.discovery.patterns import SpanPattern
+from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.store import PatternStore
+from app.ingest.pipeline import SpanPipeline
+from app.ingest.summary import IngestSummary
+from app.sample import faults_by_name
+from app.settings import Settings
+
+FAULTS = faults_by_name(["slow_query"])
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("chat")
+    store = PatternStore(data_dir / "patterns.sqlite")
+    run = DiscoveryRun(store, normalize, source=sample_source(42, 1200, FAULTS))
+    for batch in sample_batches(42, 1200, FAULTS):
+        run.accept(batch)
+    run.finish()
+    classify_patterns(store)
+    store.close()
+    return data_dir
+
+
+@pytest.fixture
+def store(data_dir: Path) -> PatternStore:
+    return PatternStore(data_dir / "patterns.sqlite")
+
+
+def named(store: PatternStore, service: str, part: str) -> SpanPattern:
+    return next(
+        p for p in live_patterns(store.load()) if p.service == service and part in p.operation
+    )
+
+
+def test_why_is_this_slow_names_the_slow_period_and_cites_the_pattern(store: PatternStore) -> None:
+    query = named(store, "inventory", "WHERE category_id = ?")
+    answer = ChatService(store).ask(f"@{query.name} why is this slow?")
+    assert answer.mode == "offline"
+    assert answer.mentions == [
+        {"mention": f"@{query.name}", "kind": "exact", "pattern": query.name}
+    ]
+    assert "Slow from" in answer.answer and "its own time" in answer.answer
+    assert [c["pattern"] for c in answer.citations] == [query.name]
+    assert 'resource.service.name = "inventory"' in answer.citations[0]["traceql"]
+    assert answer.citations[0]["trace_ids"]
+    assert answer.facts[0]["slow_periods"][0]["factor"] > 10
+
+
+def test_an_unknown_mention_gets_suggestions_and_no_facts(store: PatternStore) -> None:
+    answer = ChatService(store).ask("@postgres_query_delete_everything why is this slow?")
+    assert answer.facts == [] and answer.citations == []
+    assert answer.mentions[0]["kind"] in ("unknown", "ambiguous")
+    assert "I know no pattern named" in answer.answer
+
+
+def test_a_typo_and_an_old_name_still_find_the_pattern(store: PatternStore) -> None:
+    query = named(store, "inventory", "WHERE category_id = ?")
+    typo = query.name.replace("select", "selcet")
+    answer = ChatService(store).ask(f"@{typo} error rate?")
+    assert answer.mentions[0]["kind"] == "fuzzy" and answer.mentions[0]["pattern"] == query.name
+
+    server = named(store, "checkout", "POST /v1/checkout")
+    old = server.name
+    ClassificationStore(store).correct(
+        server, "name", "checkout_place_order", reason="", author="t"
+    )
+    answer = ChatService(store).ask(f"how busy is @{old}?")
+    assert answer.mentions[0] == {
+        "mention": f"@{old}",
+        "kind": "alias",
+        "pattern": "checkout_place_order",
+    }
+    assert answer.citations[0]["pattern"] == "checkout_place_order"
+
+
+def test_a_follow_up_question_is_about_the_same_pattern(store: PatternStore) -> None:
+    service = ChatService(store)
+    stripe = named(store, "payment", "api.stripe.com /v1/charges")
+    first = service.ask(f"@{stripe.name} how slow is it?")
+    follow = service.ask("and its error rate?", first.conversation_id)
+    assert [c["pattern"] for c in follow.citations] == [stripe.name]
+    assert "Errors:" in follow.answer or "No errors" in follow.answer
+    fresh = service.ask("and its error rate?")
+    assert fresh.citations == []  # a new conversation has nothing to refer to
+
+
+def test_emails_slack_users_and_code_are_not_mentions(store: PatternStore) -> None:
+    answer = ChatService(store).ask(
+        "ask ana@example.com or <@U123ABC> about `@foo`: is inventory slow?"
+    )
+    assert answer.mentions == []
+    assert answer.citations and all(c["service"] == "inventory" for c in answer.citations)
+
+
+def test_the_api_and_its_stream_answer_the_same(data_dir: Path) -> None:
+    app = create_app(Settings(data_dir=data_dir), SpanPipeline([]), IngestSummary())
+    client = TestClient(app)
+    body = client.post("/api/chat", json={"question": "why is inventory slow?"}).json()
+    assert body["mode"] == "offline" and body["citations"] and body["conversation_id"]
+    follow = client.post(
+        "/api/chat",
+        json={"question": "and what calls it?", "conversation_id": body["conversation_id"]},
+    ).json()
+    assert [c["pattern"] for c in follow["citations"]] == [c["pattern"] for c in body["citations"]]
+    assert client.post("/api/chat", json={"question": ""}).status_code == 422
+
+    with client.stream(
+        "POST", "/api/chat/stream", json={"question": "why is inventory slow?"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    events = [block for block in text.split("\n\n") if block]
+    assert events[0].startswith("event: answer") and events[-1].startswith("event: done")
+    done = json.loads(events[-1].split("data: ", 1)[1])
+    assert done["answer"] == body["answer"]
+
+
+def test_the_cli_answers_once_and_as_json(data_dir: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["--data-dir", str(data_dir), "chat", "is inventory slow?"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "resource.service.name" in result.output
+    result = runner.invoke(
+        cli, ["--data-dir", str(data_dir), "chat", "is inventory slow?", "--json"]
+    )
+    assert json.loads(result.output)["citations"]
+    result = runner.invoke(
+        cli, ["--data-dir", str(data_dir), "chat"], input="is inventory slow?\nexit\n"
+    )
+    assert result.exit_code == 0 and "Latency" in result.output
