@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         "secret and personal ones (authorization, cookie, client.address...).",
     )
 
+    # Links to Grafana in answers
+    grafana_url: str | None = Field(
+        default=None, description="Grafana's URL: answers link each pattern to Explore."
+    )
+    grafana_tempo_datasource_uid: str = Field(
+        default="tempo", description="The uid of the Tempo data source in that Grafana."
+    )
+
     # The Spanwise server
     host: str = "127.0.0.1"
     port: int = 8765

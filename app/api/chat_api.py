@@ -10,16 +10,16 @@ mentions and how each resolved, citations (pattern, TraceQL, trace ids) and the 
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.chat.service import ChatService
+from app.chat.service import ChatService, GrafanaLinks
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
+from app.settings import Settings
 
 MAX_QUESTION_CHARS = 4000
 
@@ -48,13 +48,15 @@ class ChatResponse(BaseModel):
     facts: list[dict[str, Any]]
 
 
-def chat_router(data_dir: Path) -> APIRouter:
+def chat_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["chat"])
+    grafana = GrafanaLinks.from_settings(settings)
 
     def answer(request: ChatRequest) -> dict[str, Any]:
-        store = PatternStore(pattern_store_path(data_dir))
+        store = PatternStore(pattern_store_path(settings.data_dir))
         try:
-            return ChatService(store).ask(request.question, request.conversation_id).as_dict()
+            service = ChatService(store, grafana=grafana)
+            return service.ask(request.question, request.conversation_id).as_dict()
         finally:
             store.close()
 

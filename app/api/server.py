@@ -35,7 +35,7 @@ def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummar
     )
     app.include_router(otlp_router(pipeline, settings.max_request_bytes))
     app.include_router(patterns_router(settings.data_dir))
-    app.include_router(chat_router(settings.data_dir))
+    app.include_router(chat_router(settings))
 
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")
     def ingest_summary() -> dict[str, object]:

@@ -16,15 +16,37 @@ from typing import Any
 from app.chat.conversations import Conversations
 from app.chat.lexical import find_by_words
 from app.chat.mentions import MentionIndex, find_mentions
-from app.chat.traceql import traceql_for
+from app.chat.traceql import grafana_explore_url, traceql_for
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.facts.pattern_facts import pattern_facts
 from app.facts.render import answer_text
+from app.settings import Settings
 
 MAX_PATTERNS = 3
+LINK_MARGIN_S = 300
+
+
+@dataclass(frozen=True)
+class GrafanaLinks:
+    """Explore links for cited patterns, over the time their spans were seen."""
+
+    base_url: str
+    datasource_uid: str
+
+    def explore(self, pattern: SpanPattern, query: str) -> str:
+        stats = pattern.stats
+        start = int(stats.first_seen_unix_nano // 1_000_000_000) - LINK_MARGIN_S
+        end = int(stats.last_seen_unix_nano // 1_000_000_000) + LINK_MARGIN_S
+        return grafana_explore_url(self.base_url, self.datasource_uid, query, start, end)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GrafanaLinks | None:
+        if not settings.grafana_url:
+            return None
+        return cls(settings.grafana_url, settings.grafana_tempo_datasource_uid)
 
 
 @dataclass
@@ -53,8 +75,9 @@ class ChatAnswer:
 class ChatService:
     """Answers questions about the patterns of one pattern store."""
 
-    def __init__(self, store: PatternStore) -> None:
+    def __init__(self, store: PatternStore, *, grafana: GrafanaLinks | None = None) -> None:
         self._store = store
+        self._grafana = grafana
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
@@ -93,7 +116,10 @@ class ChatService:
             facts = pattern_facts(pattern, graph, descriptions.get(pattern.id))
             parts.append(answer_text(question, facts))
             answer.facts.append(facts.as_dict())
-            answer.citations.append(_citation(pattern, facts.error_traces, facts.slow_traces))
+            citation = _citation(pattern, facts.error_traces, facts.slow_traces)
+            if self._grafana is not None:
+                citation["grafana_url"] = self._grafana.explore(pattern, citation["traceql"])
+            answer.citations.append(citation)
         if not parts:
             parts.append(
                 "I could not tell which pattern you mean. Mention one with @name "

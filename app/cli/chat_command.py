@@ -7,7 +7,7 @@ import json
 import typer
 from rich.console import Console
 
-from app.chat.service import ChatAnswer, ChatService
+from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
 from app.cli.state import cli_state
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
@@ -33,7 +33,7 @@ def chat(
             "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
         )
         raise typer.Exit(1)
-    service = ChatService(store)
+    service = ChatService(store, grafana=GrafanaLinks.from_settings(state.settings))
     if question is not None:
         answer = service.ask(question, conversation)
         if as_json:
@@ -65,3 +65,5 @@ def _show(console: Console, answer: ChatAnswer) -> None:
             markup=False,
             highlight=False,
         )
+        if "grafana_url" in citation:
+            console.print(f"  {citation['grafana_url']}", soft_wrap=True, markup=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -148,3 +149,15 @@ def test_the_cli_answers_once_and_as_json(data_dir: Path) -> None:
         cli, ["--data-dir", str(data_dir), "chat"], input="is inventory slow?\nexit\n"
     )
     assert result.exit_code == 0 and "Latency" in result.output
+
+
+def test_with_a_grafana_url_each_citation_opens_in_explore(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, grafana_url="https://grafana.example.com/")
+    app = create_app(settings, SpanPipeline([]), IngestSummary())
+    body = TestClient(app).post("/api/chat", json={"question": "is inventory slow?"}).json()
+    link = body["citations"][0]["grafana_url"]
+    assert link.startswith("https://grafana.example.com/explore?schemaVersion=1&panes=")
+    panes = json.loads(parse_qs(urlsplit(link).query)["panes"][0])
+    query = next(iter(panes.values()))["queries"][0]
+    assert query["query"] == body["citations"][0]["traceql"]
+    assert query["datasource"] == {"type": "tempo", "uid": "tempo"}
