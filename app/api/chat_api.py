@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatService, GrafanaLinks
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
@@ -51,11 +52,12 @@ class ChatResponse(BaseModel):
 def chat_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["chat"])
     grafana = GrafanaLinks.from_settings(settings)
+    answerer = answerer_from_settings(settings)
 
     def answer(request: ChatRequest) -> dict[str, Any]:
         store = PatternStore(pattern_store_path(settings.data_dir))
         try:
-            service = ChatService(store, grafana=grafana)
+            service = ChatService(store, grafana=grafana, answerer=answerer)
             return service.ask(request.question, request.conversation_id).as_dict()
         finally:
             store.close()

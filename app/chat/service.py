@@ -4,8 +4,9 @@ Order of resolution: the question's @mentions (exact name, old name, close spell
 none, the patterns the conversation was last about ("and its error rate?"); with none of
 those, the patterns the question names by service or words. An @mention that resolves to
 no pattern, or to several, is answered with suggestions, never with facts about another
-pattern. With no model configured, the answer is the facts written out
-(``app.facts.render``); every answer carries its citations and the facts it used.
+pattern. With a model, it writes the answer from the facts (``app.chat.model_answer``); with
+none, or when it fails, the answer is the facts written out (``app.facts.render``). Every
+answer carries its citations and the facts it used.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from app.chat.conversations import Conversations
 from app.chat.lexical import find_by_words
 from app.chat.mentions import MentionIndex, find_mentions
+from app.chat.model_answer import ModelAnswerer
 from app.chat.traceql import grafana_explore_url, traceql_for
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
@@ -75,9 +77,16 @@ class ChatAnswer:
 class ChatService:
     """Answers questions about the patterns of one pattern store."""
 
-    def __init__(self, store: PatternStore, *, grafana: GrafanaLinks | None = None) -> None:
+    def __init__(
+        self,
+        store: PatternStore,
+        *,
+        grafana: GrafanaLinks | None = None,
+        answerer: ModelAnswerer | None = None,
+    ) -> None:
         self._store = store
         self._grafana = grafana
+        self._answerer = answerer
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
@@ -111,6 +120,7 @@ class ChatService:
                 question, live, descriptions, MAX_PATTERNS
             )
 
+        history = self._conversations.history(conversation_id)
         parts = list(unresolved)
         for pattern in chosen[:MAX_PATTERNS]:
             facts = pattern_facts(pattern, graph, descriptions.get(pattern.id))
@@ -126,6 +136,12 @@ class ChatService:
                 "(`spanwise patterns list` shows them), or name a service."
             )
         answer.answer = "\n\n".join(parts)
+        if self._answerer is not None and (answer.facts or unresolved):
+            try:
+                answer.answer = self._answerer.answer(question, history, answer.facts, unresolved)
+                answer.mode = "model"
+            except Exception as exc:  # the facts still answer; say why the model did not
+                answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
         self._conversations.add(
             conversation_id, question, answer.answer, [p.id for p in chosen[:MAX_PATTERNS]]
         )

@@ -7,6 +7,7 @@ import json
 import typer
 from rich.console import Console
 
+from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
 from app.cli.state import cli_state
 from app.discovery.run import pattern_store_path
@@ -24,6 +25,9 @@ def chat(
     conversation: str | None = typer.Option(
         None, "--conversation", help="Go on with a conversation (its id is in --json output)."
     ),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name, when a model is configured [gpt-4o-mini]."
+    ),
 ) -> None:
     """Ask about span patterns; answers state the computed facts and cite their patterns."""
     state = cli_state(ctx)
@@ -33,7 +37,11 @@ def chat(
             "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
         )
         raise typer.Exit(1)
-    service = ChatService(store, grafana=GrafanaLinks.from_settings(state.settings))
+    service = ChatService(
+        store,
+        grafana=GrafanaLinks.from_settings(state.settings),
+        answerer=answerer_from_settings(state.settings, model=model),
+    )
     if question is not None:
         answer = service.ask(question, conversation)
         if as_json:

@@ -1,0 +1,77 @@
+"""An answer written by a model from the facts (``prompts/answer.j2``), through LangChain.
+
+The facts are redacted and fenced as data; the model is told to use only them and to cite
+patterns and numbers. A model that fails (timeout, rate limit after retries, an error) does
+not fail the turn: the caller falls back to the facts written out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from app.chat.conversations import Turn
+from app.factory import build_chat_model
+from app.redact import redact_attributes
+from app.settings import Settings
+from prompts import prompt_environment, template_version
+
+TEMPLATE = "answer.j2"
+
+
+class ModelAnswerer:
+    def __init__(self, chat_model: BaseChatModel, *, model: str) -> None:
+        self.model = model
+        self.prompt_version = template_version(TEMPLATE)
+        self._chat = chat_model
+        self._template = prompt_environment().get_template(TEMPLATE)
+        self.last_usage: dict[str, int] = {}
+
+    def render(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        facts: Sequence[dict[str, Any]],
+        unresolved: Sequence[str],
+    ) -> tuple[str, str]:
+        module = self._template.make_module(
+            {
+                "question": question,
+                "history": [{"question": t.question, "answer": t.answer} for t in history],
+                "facts": [redact_attributes(document) for document in facts],
+                "unresolved": list(unresolved),
+            }
+        )
+        system, user = module.system, module.user  # type: ignore[attr-defined]  # macros
+        return str(system()).strip(), str(user()).strip()
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        facts: Sequence[dict[str, Any]],
+        unresolved: Sequence[str],
+    ) -> str:
+        system, user = self.render(question, history, facts, unresolved)
+        reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
+        if isinstance(reply, AIMessage) and reply.usage_metadata:
+            self.last_usage = {
+                "prompt_tokens": int(reply.usage_metadata.get("input_tokens", 0)),
+                "completion_tokens": int(reply.usage_metadata.get("output_tokens", 0)),
+            }
+        content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        if not content.strip():
+            raise ValueError("the model answered with nothing")
+        return content.strip()
+
+
+def answerer_from_settings(settings: Settings, *, model: str | None = None) -> ModelAnswerer | None:
+    """None with no model configured: answers are then the facts written out."""
+    if not settings.model_configured:
+        return None
+    return ModelAnswerer(
+        build_chat_model(settings, model=model), model=model or settings.model_name
+    )
