@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.chat.index import retriever
 from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatService, GrafanaLinks
 from app.discovery.run import pattern_store_path
@@ -57,7 +58,9 @@ def chat_router(settings: Settings) -> APIRouter:
     def answer(request: ChatRequest) -> dict[str, Any]:
         store = PatternStore(pattern_store_path(settings.data_dir))
         try:
-            service = ChatService(store, grafana=grafana, answerer=answerer)
+            service = ChatService(
+                store, grafana=grafana, answerer=answerer, retrieve=retriever(settings, store)
+            )
             return service.ask(request.question, request.conversation_id).as_dict()
         finally:
             store.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.chat.conversations import Conversations
+from app.chat.index import Retriever
 from app.chat.lexical import find_by_words
 from app.chat.mentions import MentionIndex, find_mentions
 from app.chat.model_answer import ModelAnswerer
@@ -83,10 +84,12 @@ class ChatService:
         *,
         grafana: GrafanaLinks | None = None,
         answerer: ModelAnswerer | None = None,
+        retrieve: Retriever | None = None,
     ) -> None:
         self._store = store
         self._grafana = grafana
         self._answerer = answerer
+        self._retrieve = retrieve
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
@@ -119,6 +122,9 @@ class ChatService:
             chosen = [p for p in remembered if p.merged_into is None] or find_by_words(
                 question, live, descriptions, MAX_PATTERNS
             )
+            if not chosen and self._retrieve is not None:
+                found = [graph[i] for i in self._retrieve(question, MAX_PATTERNS) if i in graph]
+                chosen = [p for p in found if p.merged_into is None]
 
         history = self._conversations.history(conversation_id)
         parts = list(unresolved)

@@ -7,6 +7,7 @@ import json
 import typer
 from rich.console import Console
 
+from app.chat.index import retriever
 from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
 from app.cli.state import cli_state
@@ -41,6 +42,7 @@ def chat(
         store,
         grafana=GrafanaLinks.from_settings(state.settings),
         answerer=answerer_from_settings(state.settings, model=model),
+        retrieve=retriever(state.settings, store),
     )
     if question is not None:
         answer = service.ask(question, conversation)

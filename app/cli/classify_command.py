@@ -35,7 +35,29 @@ def classify(
         )
         raise typer.Exit(1)
     classify_and_report(state, store, model=model)
+    index_and_report(state, store)
     state.console.print(classification_table(store))
+
+
+def index_and_report(state: CliState, store: PatternStore) -> None:
+    """Embed what changed for retrieval; a failure here does not undo the classification."""
+    from app.chat.index import sync_index
+
+    try:
+        with state.console.status("embedding pattern descriptions for retrieval"):
+            report = sync_index(state.settings, store)
+    except Exception as exc:  # the index only helps chat find patterns by meaning
+        state.err_console.print(
+            f"[yellow]retrieval index not updated:[/] {type(exc).__name__}: {exc}; chat still "
+            "finds patterns by @name and by the services and words a question uses",
+            soft_wrap=True,
+        )
+        return
+    state.console.print(
+        f"retrieval index: {report.embedded} embedded, {report.unchanged} unchanged, "
+        f"{report.removed} removed",
+        soft_wrap=True,
+    )
 
 
 def classify_and_report(state: CliState, store: PatternStore, *, model: str | None) -> None:

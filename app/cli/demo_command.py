@@ -15,7 +15,7 @@ from rich.progress import (
 from rich.table import Table
 
 from app.classify.run import live_patterns
-from app.cli.classify_command import classify_and_report
+from app.cli.classify_command import classify_and_report, index_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import cli_state
 from app.demo import DemoReport, run_demo
@@ -83,6 +83,7 @@ def demo(
     _print_report(state.console, report)
     store = PatternStore(pattern_store_path(state.settings.data_dir))
     classify_and_report(state, store, model=None)
+    index_and_report(state, store)
     busiest = sorted(live_patterns(store.load()), key=lambda p: -p.stats.count)[:BUSIEST_SHOWN]
     state.console.print(patterns_table(busiest))
     state.console.print(

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.api.server import create_app
+from app.chat.index import retriever
 from app.chat.service import ChatService
 from app.classify.run import classify_patterns, live_patterns
 from app.classify.store import ClassificationStore
@@ -161,3 +162,21 @@ def test_with_a_grafana_url_each_citation_opens_in_explore(data_dir: Path) -> No
     query = next(iter(panes.values()))["queries"][0]
     assert query["query"] == body["citations"][0]["traceql"]
     assert query["datasource"] == {"type": "tempo", "uid": "tempo"}
+
+
+def test_a_question_naming_no_pattern_or_service_is_answered_by_meaning(
+    data_dir: Path, store: PatternStore
+) -> None:
+    asked: list[str] = []
+    search = retriever(Settings(data_dir=data_dir), store)
+
+    def retrieve(text: str, n: int) -> list[int]:
+        asked.append(text)
+        return search(text, n)
+
+    service = ChatService(store, retrieve=retrieve)
+    answer = service.ask("money movement with the card processor")
+    assert asked == ["money movement with the card processor"]
+    assert answer.citations and any(c["service"] == "payment" for c in answer.citations)
+    service.ask("is inventory slow?")  # the words find it: no search by meaning
+    assert len(asked) == 1
