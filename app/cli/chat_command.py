@@ -10,11 +10,13 @@ from rich.console import Console
 from app.chat.index import retriever
 from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
-from app.cli.state import cli_state
+from app.cli.state import CliState, cli_state
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
+from app.settings import Settings
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q"})
+SHOWN_QUERY_CHARS = 400
 
 
 def chat(
@@ -38,12 +40,7 @@ def chat(
             "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
         )
         raise typer.Exit(1)
-    service = ChatService(
-        store,
-        grafana=GrafanaLinks.from_settings(state.settings),
-        answerer=answerer_from_settings(state.settings, model=model),
-        retrieve=retriever(state.settings, store),
-    )
+    service = chat_service(state.settings, store, model=model)
     if question is not None:
         answer = service.ask(question, conversation)
         if as_json:
@@ -51,8 +48,31 @@ def chat(
         else:
             _show(state.console, answer)
         return
+    chat_loop(state, service, conversation=conversation)
+
+
+def chat_service(settings: Settings, store: PatternStore, *, model: str | None) -> ChatService:
+    return ChatService(
+        store,
+        grafana=GrafanaLinks.from_settings(settings),
+        answerer=answerer_from_settings(settings, model=model),
+        retrieve=retriever(settings, store),
+    )
+
+
+def chat_loop(
+    state: CliState,
+    service: ChatService,
+    *,
+    conversation: str | None = None,
+    first: str | None = None,
+) -> None:
+    """Questions from the terminal until an empty line, ``exit`` or end of input."""
     state.console.print(
         "Ask about your span patterns (@name mentions one); an empty line or exit stops."
+        + (f" For example: {first}" if first else ""),
+        soft_wrap=True,
+        markup=False,
     )
     while True:
         try:
@@ -69,11 +89,11 @@ def chat(
 def _show(console: Console, answer: ChatAnswer) -> None:
     console.print(answer.answer, soft_wrap=True, markup=False, highlight=False)
     for citation in answer.citations:
+        query = citation["traceql"]
+        if len(query) > SHOWN_QUERY_CHARS:  # SQL patterns' regexes run to kilobytes
+            query = f"TraceQL of {len(query):,} characters (in --json)"
         console.print(
-            f"  {citation['pattern']}: {citation['traceql']}",
-            soft_wrap=True,
-            markup=False,
-            highlight=False,
+            f"  {citation['pattern']}: {query}", soft_wrap=True, markup=False, highlight=False
         )
         if "grafana_url" in citation:
             console.print(f"  {citation['grafana_url']}", soft_wrap=True, markup=False)

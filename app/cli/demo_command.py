@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import typer
 from rich.console import Console
@@ -15,12 +17,14 @@ from rich.progress import (
 from rich.table import Table
 
 from app.classify.run import live_patterns
+from app.cli.chat_command import chat_loop, chat_service
 from app.cli.classify_command import classify_and_report, index_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import cli_state
 from app.demo import DemoReport, run_demo
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
+from app.facts.pattern_facts import pattern_facts
 from app.sample import faults_by_name
 
 BUSIEST_SHOWN = 12
@@ -31,13 +35,19 @@ def demo(
     traces: int = typer.Option(2000, min=1, help="How many traces the sample system sends."),
     seed: int = typer.Option(42, help="Seed of the sample system; the same seed, the same spans."),
     fault: list[str] = typer.Option(
-        [], "--fault", help="Inject a named fault, e.g. slow_query (repeatable)."
+        ["slow_query"],
+        "--fault",
+        help="Inject a named fault, e.g. cache_timeout_storm (repeatable) [slow_query].",
+    ),
+    no_faults: bool = typer.Option(False, "--no-faults", help="A healthy shop: no fault."),
+    chat: bool | None = typer.Option(
+        None, "--chat/--no-chat", help="Ask questions at the end [when a terminal is attached]."
     ),
 ) -> None:
     """Send the sample system through Spanwise's OTLP receiver and show what arrived."""
     state = cli_state(ctx)
     try:
-        faults = faults_by_name(fault)
+        faults = () if no_faults else faults_by_name(fault)
     except ValueError as exc:
         state.err_console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
@@ -91,6 +101,25 @@ def demo(
         "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "
         "`spanwise --tempo http://localhost:3200 discover --since 1h`."
     )
+    question = suggested_question(store)
+    state.console.print(f'Ask: spanwise chat "{question}"', soft_wrap=True, markup=False)
+    if chat if chat is not None else sys.stdin.isatty():
+        chat_loop(state, chat_service(state.settings, store, model=None), first=question)
+
+
+def suggested_question(store: PatternStore) -> str:
+    """A question worth asking of this data: about its most slowed-down pattern, if any."""
+    patterns = live_patterns(store.load())
+    graph = {p.id: p for p in patterns}
+    slowed = []
+    for pattern in patterns:
+        periods = pattern_facts(pattern, graph).slow
+        if periods and not pattern.children:
+            slowed.append((max(c.period.factor for c in periods), pattern.name))
+    if slowed:
+        return f"@{max(slowed)[1]} why is this slow?"
+    busiest = max(patterns, key=lambda p: p.stats.count)
+    return f"@{busiest.name} what calls it, and how often does it fail?"
 
 
 def _print_report(console: Console, report: DemoReport) -> None:

@@ -26,7 +26,11 @@ class Intent(StrEnum):
 _INTENTS = (
     (Intent.SLOW, r"slow|latenc|p9\d|p50|duration|fast|took|takes|time"),
     (Intent.ERRORS, r"error|fail|5\d\d|4\d\d|exception|broken|crash"),
-    (Intent.CALLERS, r"who calls|caller|upstream|produce|which services?|depends? on (it|this)"),
+    (
+        Intent.CALLERS,
+        r"(who|what|which \w+) calls? (it|this)|caller|upstream|produce|which services?"
+        r"|depends? on (it|this)",
+    ),
     (Intent.CALLEES, r"what does it call|calls? what|downstream|dependenc|children"),
     (Intent.THROUGHPUT, r"how many|how often|rate|throughput|traffic|volume|busy"),
 )

@@ -49,6 +49,24 @@ def test_demo_command_prints_what_arrived(no_network: respx.MockRouter, tmp_path
     assert "span patterns" in result.output and "Span patterns by service" in result.output
     assert "patterns classified" in result.output and "classified offline" in result.output
     assert "http_server_frontend_" in result.output  # the busiest, by their classified names
+    assert 'Ask: spanwise chat "@' in result.output
+
+
+def test_the_demo_ends_in_a_conversation_about_the_slowed_down_query(
+    no_network: respx.MockRouter, tmp_path: Path
+) -> None:
+    no_network.route(host="127.0.0.1").pass_through()
+    result = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(tmp_path), "demo", "--traces", "600", "--chat"],
+        input="@postgres_query_select_products_by_category_id why is this slow?\nexit\n",
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert 'spanwise chat "@postgres_query_select_products_by_category_id why is this slow?"' in (
+        result.output
+    )
+    assert "Slow from" in result.output and "its own time" in result.output
     for service in ("frontend", "checkout", "payment", "inventory", "notification"):
         assert service in result.output
 
