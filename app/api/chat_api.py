@@ -9,6 +9,7 @@ mentions and how each resolved, citations (pattern, TraceQL, trace ids) and the 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,15 +56,24 @@ def chat_router(settings: Settings) -> APIRouter:
     grafana = GrafanaLinks.from_settings(settings)
     answerer = answerer_from_settings(settings)
 
+    services: list[ChatService] = []
+    opening = threading.Lock()
+
     def answer(request: ChatRequest) -> dict[str, Any]:
-        store = PatternStore(pattern_store_path(settings.data_dir))
-        try:
-            service = ChatService(
-                store, grafana=grafana, answerer=answerer, retrieve=retriever(settings, store)
-            )
-            return service.ask(request.question, request.conversation_id).as_dict()
-        finally:
-            store.close()
+        # One service per process: it keeps the patterns and the mention index between
+        # questions and reloads them when the store changes; it serialises its own use.
+        with opening:
+            if not services:
+                store = PatternStore(pattern_store_path(settings.data_dir))
+                services.append(
+                    ChatService(
+                        store,
+                        grafana=grafana,
+                        answerer=answerer,
+                        retrieve=retriever(settings, store),
+                    )
+                )
+        return services[0].ask(request.question, request.conversation_id).as_dict()
 
     @router.post("/api/chat", response_model=ChatResponse, summary="Ask about patterns")
     def chat(request: ChatRequest) -> dict[str, Any]:

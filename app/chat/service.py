@@ -11,6 +11,7 @@ answer carries its citations and the facts it used.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +53,15 @@ class GrafanaLinks:
         return cls(settings.grafana_url, settings.grafana_tempo_datasource_uid)
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    version: int
+    graph: dict[int, SpanPattern]
+    live: list[SpanPattern]
+    descriptions: dict[int, str]
+    index: MentionIndex
+
+
 @dataclass
 class ChatAnswer:
     conversation_id: str
@@ -87,20 +97,40 @@ class ChatService:
         retrieve: Retriever | None = None,
     ) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._cached: _Snapshot | None = None
         self._grafana = grafana
         self._answerer = answerer
         self._retrieve = retrieve
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
+    def _snapshot(self) -> _Snapshot:
+        """Patterns (without sketches), descriptions and the mention index, rebuilt only
+        when another connection has committed to the store since the last question."""
+        version = self._store.data_version()
+        if self._cached is None or self._cached.version != version:
+            every = self._store.load(sketches=False)
+            live = live_patterns(every)
+            current = self._classifications.current(live)
+            self._cached = _Snapshot(
+                version=version,
+                graph={p.id: p for p in every},
+                live=live,
+                descriptions={i: c.classification.description for i, c in current.items()},
+                index=MentionIndex.from_store(self._store, self._classifications, loaded=every),
+            )
+        return self._cached
+
     def ask(self, question: str, conversation_id: str | None = None) -> ChatAnswer:
+        with self._lock:
+            return self._ask(question, conversation_id)
+
+    def _ask(self, question: str, conversation_id: str | None) -> ChatAnswer:
         conversation_id = conversation_id or Conversations.new_id()
-        every = self._store.load()
-        graph = {p.id: p for p in every}
-        live = live_patterns(every)
-        current = self._classifications.current(live)
-        descriptions = {i: c.classification.description for i, c in current.items()}
-        index = MentionIndex.from_store(self._store, self._classifications, loaded=every)
+        snapshot = self._snapshot()
+        graph, live, descriptions = snapshot.graph, snapshot.live, snapshot.descriptions
+        index = snapshot.index
 
         answer = ChatAnswer(conversation_id, question, "", "offline")
         chosen: list[SpanPattern] = []
@@ -128,8 +158,14 @@ class ChatService:
 
         history = self._conversations.history(conversation_id)
         parts = list(unresolved)
-        for pattern in chosen[:MAX_PATTERNS]:
-            facts = pattern_facts(pattern, graph, descriptions.get(pattern.id))
+        chosen = chosen[:MAX_PATTERNS]
+        # Durations are wanted only for these and their neighbours: decode those in full.
+        wanted = {p.id for p in chosen}
+        for pattern in chosen:
+            wanted.update(pattern.parents, pattern.children)
+        full = {**graph, **self._store.load_ids(wanted)}
+        for pattern in [full[p.id] for p in chosen]:
+            facts = pattern_facts(pattern, full, descriptions.get(pattern.id))
             parts.append(answer_text(question, facts))
             answer.facts.append(facts.as_dict())
             citation = _citation(pattern, facts.error_traces, facts.slow_traces)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from math import ceil, log2
 
+import msgspec
 from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
+from ddsketch.pb.ddsketch_pb2 import DDSketch as DDSketchMessage
+from ddsketch.pb.proto import DDSketchProto
 
 SKETCH_ACCURACY = 0.005
 """Every quantile within 1% of the exact value, with room to spare."""
@@ -43,3 +46,38 @@ def add_durations_ms(sketch: DDSketch, values: list[float]) -> None:
 
 
 _ZERO_BUCKET = -(2**62)
+
+
+_FORMAT = b"swsk1"
+"""Marks Spanwise's own sketch encoding; anything else is DDSketch's protobuf."""
+_MAPPING = LogarithmicMapping(SKETCH_ACCURACY)
+_codec_encoder = msgspec.msgpack.Encoder()
+_codec_decoder = msgspec.msgpack.Decoder(tuple[float, list[tuple[int, float]]])
+
+
+def encode_sketch(sketch: DDSketch) -> bytes:
+    """The sketch's non-empty buckets, as (zero count, [(key, count)]).
+
+    DDSketch's own protobuf keeps every bucket of its dense store, empty ones included, and
+    reads them back one insert at a time; this keeps and reads only the ones that count.
+    Negative durations do not occur (they are clamped to 0), so only positive buckets are
+    kept; the sketch must hold none below zero.
+    """
+    store = sketch._store  # the dense store's bins and offset, as ddsketch's own codec reads
+    buckets = [(store.offset + i, c) for i, c in enumerate(store.bins) if c]
+    return _FORMAT + _codec_encoder.encode((sketch._zero_count, buckets))
+
+
+def decode_sketch(data: bytes) -> DDSketch:
+    if not data.startswith(_FORMAT):
+        return DDSketchProto.from_proto(DDSketchMessage.FromString(data))  # type: ignore[no-any-return]
+    zero_count, buckets = _codec_decoder.decode(data[len(_FORMAT) :])
+    sketch = DDSketch(SKETCH_ACCURACY)
+    if buckets:
+        # the two ends first: the store then grows its range once, not once per bucket
+        ordered = [buckets[0], buckets[-1], *buckets[1:-1]] if len(buckets) > 1 else buckets
+        for key, count in ordered:
+            sketch.add(_MAPPING.value(key), count)
+    if zero_count:
+        sketch.add(0.0, zero_count)
+    return sketch

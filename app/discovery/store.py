@@ -20,12 +20,11 @@ from typing import Any
 
 import msgspec
 from ddsketch import DDSketch
-from ddsketch.pb.ddsketch_pb2 import DDSketch as DDSketchMessage
-from ddsketch.pb.proto import DDSketchProto
 
 from app.discovery.operation import Family, FieldType, Matcher, MatchType
 from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
+from app.discovery.sketches import SKETCH_ACCURACY, decode_sketch, encode_sketch
 from app.discovery.stats import PatternStats, slow_entry
 from app.discovery.timeline import BASE_WIDTH_S, TimeBucket, Timeline
 from connectors.spans import Span
@@ -159,12 +158,35 @@ class PatternStore:
             rows,
         )
 
-    def load(self) -> list[SpanPattern]:
+    def load(self, *, sketches: bool = True) -> list[SpanPattern]:
+        """Every pattern. ``sketches=False`` leaves duration sketches and timelines empty:
+        decoding them is most of the cost, and browsing needs only counts and names
+        (``load_ids`` then gives the few patterns whose durations are wanted)."""
         cursor = self._db.execute(
             "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
             "parents, children, merged_into FROM patterns ORDER BY id"
         )
-        return [_pattern(row) for row in cursor]
+        return [_pattern(row, sketches) for row in cursor]
+
+    def load_ids(self, ids: Iterable[int]) -> dict[int, SpanPattern]:
+        """Some patterns in full, by id."""
+        wanted = sorted(set(ids))
+        found: dict[int, SpanPattern] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            cursor = self._db.execute(
+                "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
+                f"parents, children, merged_into FROM patterns WHERE id IN ({marks})",
+                chunk,
+            )
+            for row in cursor:
+                found[int(row[0])] = _pattern(row, True)
+        return found
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: a cheap "did the store change?"."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
     def save_with_override(
         self, patterns: Iterable[SpanPattern], override: Override, author: str
@@ -242,7 +264,7 @@ def _row(pattern: SpanPattern, now: float) -> tuple[object, ...]:
     )
 
 
-def _pattern(row: tuple[Any, ...]) -> SpanPattern:
+def _pattern(row: tuple[Any, ...], sketches: bool = True) -> SpanPattern:
     (pid, name, service, kind, family, operation, matchers, hints, stats, parents, children) = row[
         :11
     ]
@@ -263,7 +285,7 @@ def _pattern(row: tuple[Any, ...]) -> SpanPattern:
         ),
         hints=json.loads(str(hints)),
         name=str(name),
-        stats=_decode_stats(bytes(stats)),
+        stats=_decode_stats(bytes(stats), sketches),
         parents=Counter({int(k): v for k, v in json.loads(str(parents)).items()}),
         children=Counter({int(k): v for k, v in json.loads(str(children)).items()}),
         merged_into=None if row[11] is None else int(row[11]),
@@ -294,25 +316,28 @@ def _encode_stats(stats: PatternStats) -> bytes:
 
 
 def _sketch_bytes(sketch: DDSketch) -> bytes:
-    return DDSketchProto.to_proto(sketch).SerializeToString()
+    return encode_sketch(sketch)
 
 
 def _sketch(data: bytes) -> DDSketch:
-    return DDSketchProto.from_proto(DDSketchMessage.FromString(data))  # type: ignore[no-any-return]
+    return decode_sketch(data)
 
 
-def _decode_stats(data: bytes) -> PatternStats:
+def _decode_stats(data: bytes, sketches: bool = True) -> PatternStats:
     stored = _decoder.decode(data)
     slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
-    sketch = _sketch(stored.sketch)
-    timeline = Timeline(
-        stored.timeline_width_s,
-        {
-            start: TimeBucket(start, count, errors, _sketch(data))
-            for start, count, errors, data in stored.timeline
-        },
-    )
+    if sketches:
+        sketch = _sketch(stored.sketch)
+        timeline = Timeline(
+            stored.timeline_width_s,
+            {
+                start: TimeBucket(start, count, errors, _sketch(data))
+                for start, count, errors, data in stored.timeline
+            },
+        )
+    else:
+        sketch, timeline = DDSketch(SKETCH_ACCURACY), Timeline(stored.timeline_width_s)
     return PatternStats(
         count=stored.count,
         error_count=stored.error_count,

@@ -231,3 +231,21 @@ def test_the_same_span_twice_with_the_slowest_duration_is_no_error() -> None:
     stats.merge(other)
     assert stats.slowest_spans() == [span, span, span]
     assert stats.count == 9
+
+
+def test_sketches_round_trip_through_their_encoding_and_the_old_protobuf() -> None:
+    from ddsketch.pb.proto import DDSketchProto
+
+    from app.discovery.sketches import decode_sketch, encode_sketch
+
+    rng = random.Random(9)
+    sketch = DDSketch(SKETCH_ACCURACY)
+    add_durations_ms(sketch, [rng.lognormvariate(1, 2) for _ in range(3_000)] + [0.0, 0.0])
+    for data in (encode_sketch(sketch), DDSketchProto.to_proto(sketch).SerializeToString()):
+        restored = decode_sketch(data)
+        assert restored.count == sketch.count
+        for q in (0.0, 0.001, 0.25, 0.5, 0.9, 0.99, 1.0):
+            assert restored.get_quantile_value(q) == pytest.approx(
+                sketch.get_quantile_value(q), rel=1e-9
+            )
+    assert len(encode_sketch(sketch)) < len(DDSketchProto.to_proto(sketch).SerializeToString())
