@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from app.discovery.patterns import SpanPattern
 
@@ -23,8 +24,12 @@ _STOP = frozenset(
 _ENTRY_KINDS = ("server", "consumer")
 
 
-def words(text: str) -> set[str]:
-    return {word for word in _WORD.findall(text.lower()) if word not in _STOP and len(word) > 1}
+@lru_cache(maxsize=65_536)
+def words(text: str) -> frozenset[str]:
+    """The words of a text that can name something; cached, as pattern texts repeat."""
+    return frozenset(
+        word for word in _WORD.findall(text.lower()) if word not in _STOP and len(word) > 1
+    )
 
 
 def find_by_words(
