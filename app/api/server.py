@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app.api.chat_api import chat_router
 from app.api.otlp_receiver import otlp_router
 from app.api.patterns_api import patterns_router
+from app.api.traces_api import traces_router
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummar
     app.include_router(otlp_router(pipeline, settings.max_request_bytes))
     app.include_router(patterns_router(settings.data_dir))
     app.include_router(chat_router(settings))
+    app.include_router(traces_router(settings))
 
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")
     def ingest_summary() -> dict[str, object]:

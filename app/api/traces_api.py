@@ -1,0 +1,86 @@
+"""``GET /api/traces/{trace_id}``: a trace that answers cite, from the samples or from Tempo.
+
+Discovery keeps sample spans per pattern (typical, slowest, erroring); a trace id an answer
+cites is found among them first, each span with the pattern it belongs to. When a Tempo is
+configured, the whole trace can come from it instead (``?source=tempo``, or when the samples
+hold none of it). Span data is redacted either way.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
+
+import re
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from app.discovery.documents import sample_document
+from app.discovery.run import pattern_store_path
+from app.discovery.store import PatternStore
+from app.factory import NotConfigured, build_tempo_client
+from app.settings import Settings
+from connectors.tempo_errors import TempoError, TraceNotFound
+
+_TRACE_ID = re.compile(r"[0-9a-fA-F]{1,32}")
+
+
+def traces_router(settings: Settings) -> APIRouter:
+    router = APIRouter(tags=["traces"])
+
+    @router.get("/api/traces/{trace_id}", summary="A sample trace, stored or fetched from Tempo")
+    async def trace(
+        trace_id: str,
+        source: Literal["auto", "samples", "tempo"] = Query(
+            "auto", description="auto: the stored samples, else Tempo when configured."
+        ),
+    ) -> dict[str, Any]:
+        if not _TRACE_ID.fullmatch(trace_id):
+            raise HTTPException(400, f"{trace_id!r} is not a trace id: up to 32 hex digits")
+        wanted = trace_id.lower().rjust(32, "0")
+        if source != "tempo":
+            spans = _from_samples(settings, wanted)
+            if spans or source == "samples":
+                if not spans:
+                    raise HTTPException(404, f"no stored sample span of trace {wanted}")
+                return {"trace_id": wanted, "source": "samples", "spans": spans}
+        return await _from_tempo(settings, wanted)
+
+    return router
+
+
+def _from_samples(settings: Settings, trace_id: str) -> list[dict[str, Any]]:
+    store = PatternStore(pattern_store_path(settings.data_dir))
+    try:
+        found: dict[str, dict[str, Any]] = {}
+        for pattern in store.load(sketches=False):
+            stats = pattern.stats
+            for span in [*stats.typical, *stats.slowest_spans(), *stats.errors]:
+                if span.trace_id == trace_id and span.span_id not in found:
+                    found[span.span_id] = {
+                        **sample_document(span),
+                        "service": pattern.service,
+                        "pattern": pattern.name,
+                    }
+    finally:
+        store.close()
+    return sorted(found.values(), key=lambda span: span["start_unix_nano"])
+
+
+async def _from_tempo(settings: Settings, trace_id: str) -> dict[str, Any]:
+    try:
+        client = build_tempo_client(settings)
+    except NotConfigured as exc:
+        raise HTTPException(
+            404, f"trace {trace_id} is not among the stored samples, and {exc}"
+        ) from exc
+    try:
+        async with client:
+            batch = await client.trace(trace_id)
+    except TraceNotFound as exc:
+        raise HTTPException(404, f"Tempo has no trace {trace_id}") from exc
+    except TempoError as exc:
+        raise HTTPException(502, f"Tempo: {exc}") from exc
+    spans = [
+        {**sample_document(span), "service": span.service_name}
+        for span in sorted(batch.spans, key=lambda span: span.start_unix_nano)
+    ]
+    return {"trace_id": trace_id, "source": "tempo", "spans": spans}
