@@ -26,15 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.chat.index import retriever
+from app.chat.lexical import words
 from app.classify.store import ClassificationStore, Correction, CorrectionError
 from app.classify.verdict import MAX_TEXT_LENGTH, Category, Source, Verdict
 from app.discovery.documents import pattern_document, pattern_row
 from app.discovery.patterns import SpanPattern
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
+from app.settings import Settings
 
 CorrectableField = Literal["name", "description", "category", "verdict", "reasoning"]
 """``app.classify.store.CORRECTABLE``, spelled out so that the schema lists the choices."""
@@ -142,8 +145,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def patterns_router(data_dir: Path) -> APIRouter:
+def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["patterns"])
+    search_settings = settings or Settings(data_dir=data_dir)
     store_path = pattern_store_path(data_dir)
 
     def open_store() -> Iterator[ClassificationStore]:
@@ -156,16 +160,52 @@ def patterns_router(data_dir: Path) -> APIRouter:
     Store = Annotated[ClassificationStore, Depends(open_store)]
 
     @router.get("/patterns", summary="Live patterns, busiest first within each service")
-    def list_patterns(store: Store, service: str | None = None) -> list[PatternRow]:
+    def list_patterns(
+        store: Store,
+        service: str | None = None,
+        kind: str | None = Query(None, description="server, client, producer, consumer..."),
+        verdict: Verdict | None = None,
+        q: str | None = Query(
+            None, max_length=500, description="Words found in name, operation or description."
+        ),
+        semantic: bool = Query(
+            False, description="With q: the patterns whose descriptions mean most like it."
+        ),
+        limit: int = Query(1000, ge=1, le=10_000),
+    ) -> list[PatternRow]:
         patterns = [
             p
-            for p in store.patterns.load()
-            if p.merged_into is None and p.stats.count and (service is None or p.service == service)
+            for p in store.patterns.load(timelines=False)
+            if p.merged_into is None
+            and p.stats.count
+            and (service is None or p.service == service)
+            and (kind is None or p.span_kind == kind)
         ]
         patterns.sort(key=lambda p: (p.service, -p.stats.count, p.name))
         current = store.current(patterns)
+        if verdict is not None:
+            patterns = [
+                p
+                for p in patterns
+                if p.id in current and current[p.id].classification.verdict is verdict
+            ]
+        if q and semantic:
+            order = retriever(search_settings, store.patterns)(q, min(limit, 50))
+            by_id = {p.id: p for p in patterns}
+            patterns = [by_id[i] for i in order if i in by_id]
+        elif q:
+            asked = words(q)
+            patterns = [
+                p
+                for p in patterns
+                if asked
+                <= words(
+                    f"{p.name} {p.operation} "
+                    + (current[p.id].classification.description if p.id in current else "")
+                )
+            ]
         rows = []
-        for pattern in patterns:
+        for pattern in patterns[:limit]:
             row = PatternRow.model_validate(pattern_row(pattern))
             stored = current.get(pattern.id)
             if stored is not None:

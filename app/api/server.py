@@ -35,7 +35,7 @@ def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummar
         version="0.1.0",
     )
     app.include_router(otlp_router(pipeline, settings.max_request_bytes))
-    app.include_router(patterns_router(settings.data_dir))
+    app.include_router(patterns_router(settings.data_dir, settings))
     app.include_router(chat_router(settings))
     app.include_router(traces_router(settings))
 

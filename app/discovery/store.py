@@ -158,15 +158,16 @@ class PatternStore:
             rows,
         )
 
-    def load(self, *, sketches: bool = True) -> list[SpanPattern]:
-        """Every pattern. ``sketches=False`` leaves duration sketches and timelines empty:
-        decoding them is most of the cost, and browsing needs only counts and names
-        (``load_ids`` then gives the few patterns whose durations are wanted)."""
+    def load(self, *, sketches: bool = True, timelines: bool = True) -> list[SpanPattern]:
+        """Every pattern. ``sketches=False`` leaves duration sketches and timelines empty,
+        ``timelines=False`` the timelines only: decoding them is most of the cost, and
+        browsing needs counts, names and at most overall percentiles (``load_ids`` then
+        gives the few patterns whose durations over time are wanted)."""
         cursor = self._db.execute(
             "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
             "parents, children, merged_into FROM patterns ORDER BY id"
         )
-        return [_pattern(row, sketches) for row in cursor]
+        return [_pattern(row, sketches, timelines and sketches) for row in cursor]
 
     def load_ids(self, ids: Iterable[int]) -> dict[int, SpanPattern]:
         """Some patterns in full, by id."""
@@ -181,7 +182,7 @@ class PatternStore:
                 chunk,
             )
             for row in cursor:
-                found[int(row[0])] = _pattern(row, True)
+                found[int(row[0])] = _pattern(row, True, True)
         return found
 
     def data_version(self) -> int:
@@ -264,7 +265,7 @@ def _row(pattern: SpanPattern, now: float) -> tuple[object, ...]:
     )
 
 
-def _pattern(row: tuple[Any, ...], sketches: bool = True) -> SpanPattern:
+def _pattern(row: tuple[Any, ...], sketches: bool = True, timelines: bool = True) -> SpanPattern:
     (pid, name, service, kind, family, operation, matchers, hints, stats, parents, children) = row[
         :11
     ]
@@ -285,7 +286,7 @@ def _pattern(row: tuple[Any, ...], sketches: bool = True) -> SpanPattern:
         ),
         hints=json.loads(str(hints)),
         name=str(name),
-        stats=_decode_stats(bytes(stats), sketches),
+        stats=_decode_stats(bytes(stats), sketches, timelines),
         parents=Counter({int(k): v for k, v in json.loads(str(parents)).items()}),
         children=Counter({int(k): v for k, v in json.loads(str(children)).items()}),
         merged_into=None if row[11] is None else int(row[11]),
@@ -323,21 +324,17 @@ def _sketch(data: bytes) -> DDSketch:
     return decode_sketch(data)
 
 
-def _decode_stats(data: bytes, sketches: bool = True) -> PatternStats:
+def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) -> PatternStats:
     stored = _decoder.decode(data)
     slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
-    if sketches:
-        sketch = _sketch(stored.sketch)
-        timeline = Timeline(
-            stored.timeline_width_s,
-            {
-                start: TimeBucket(start, count, errors, _sketch(data))
-                for start, count, errors, data in stored.timeline
-            },
-        )
-    else:
-        sketch, timeline = DDSketch(SKETCH_ACCURACY), Timeline(stored.timeline_width_s)
+    sketch = _sketch(stored.sketch) if sketches else DDSketch(SKETCH_ACCURACY)
+    timeline = Timeline(stored.timeline_width_s)
+    if timelines:
+        timeline.buckets = {
+            start: TimeBucket(start, count, errors, _sketch(data))
+            for start, count, errors, data in stored.timeline
+        }
     return PatternStats(
         count=stored.count,
         error_count=stored.error_count,
