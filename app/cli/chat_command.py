@@ -10,8 +10,7 @@ from rich.console import Console
 from app.chat.index import retriever
 from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
-from app.cli.state import CliState, cli_state
-from app.discovery.run import pattern_store_path
+from app.cli.state import CliState, cli_state, pattern_store_with_patterns
 from app.discovery.store import PatternStore
 from app.settings import Settings
 
@@ -34,12 +33,7 @@ def chat(
 ) -> None:
     """Ask about span patterns; answers state the computed facts and cite their patterns."""
     state = cli_state(ctx)
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
-    if not store.load():
-        state.err_console.print(
-            "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
-        )
-        raise typer.Exit(1)
+    store = pattern_store_with_patterns(state)
     service = chat_service(state.settings, store, model=model)
     if question is not None:
         answer = service.ask(question, conversation)

@@ -10,8 +10,7 @@ from rich.table import Table
 from app.classify.build import model_classifier
 from app.classify.run import ClassifyReport, classify_patterns
 from app.classify.store import ClassificationStore
-from app.cli.state import CliState, cli_state
-from app.discovery.run import pattern_store_path
+from app.cli.state import CliState, cli_state, pattern_store_with_patterns
 from app.discovery.store import PatternStore
 
 OFFLINE_NOTE = (
@@ -28,12 +27,7 @@ def classify(
 ) -> None:
     """Name, describe and judge (keep or noise) every pattern; corrections are kept."""
     state = cli_state(ctx)
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
-    if not store.load():
-        state.err_console.print(
-            "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
-        )
-        raise typer.Exit(1)
+    store = pattern_store_with_patterns(state)
     classify_and_report(state, store, model=model)
     index_and_report(state, store)
     state.console.print(classification_table(store))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import typer
 from rich.console import Console
 
+from app.discovery.run import pattern_store_path
+from app.discovery.store import PatternStore
 from app.settings import Settings
 
 
@@ -23,3 +25,15 @@ def cli_state(ctx: typer.Context) -> CliState:
     if not isinstance(state, CliState):
         raise RuntimeError("the spanwise callback did not run")
     return state
+
+
+NO_PATTERNS = "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
+
+
+def pattern_store_with_patterns(state: CliState) -> PatternStore:
+    """The data directory's pattern store; exits with what to do when it holds none."""
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    if store.count() == 0:
+        state.err_console.print(NO_PATTERNS)
+        raise typer.Exit(1)
+    return store

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.discovery.cluster import Normalizer, PatternClusterer
+from app.discovery.normalize import normalize
 from app.discovery.overrides import OverriddenNormalizer, split_keys
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
@@ -153,3 +154,13 @@ def file_batches(paths: Iterable[Path], problem: Callable[[str], None]) -> Itera
                 problem(f"{document.where}: {rejected}")
             if document.batch.spans:
                 yield document.batch.spans
+
+
+def discover_sample(
+    store: PatternStore, seed: int, traces: int, faults: tuple[Fault, ...] = ()
+) -> RunReport:
+    """One discovery run over the sample system into ``store``, recorded as replayable."""
+    run = DiscoveryRun(store, normalize, source=sample_source(seed, traces, faults))
+    for batch in sample_batches(seed, traces, faults):
+        run.accept(batch)
+    return run.finish()

@@ -169,6 +169,9 @@ class PatternStore:
         )
         return [_pattern(row, sketches, timelines and sketches) for row in cursor]
 
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM patterns").fetchone()[0])
+
     def load_ids(self, ids: Iterable[int]) -> dict[int, SpanPattern]:
         """Some patterns in full, by id."""
         wanted = sorted(set(ids))

@@ -7,8 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.api.server import create_app
 from app.classify.run import classify_patterns
-from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
@@ -19,10 +18,7 @@ from app.settings import Settings
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     data_dir = tmp_path_factory.mktemp("filters")
     store = PatternStore(data_dir / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(6, 300))
-    for batch in sample_batches(6, 300):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 6, 300)
     classify_patterns(store)
     store.close()
     return TestClient(create_app(Settings(data_dir=data_dir), SpanPipeline([]), IngestSummary()))

@@ -10,8 +10,7 @@ import respx
 from fastapi.testclient import TestClient
 
 from app.api.server import create_app
-from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
@@ -24,10 +23,7 @@ TEMPO_URL = "http://tempo.test:3200"
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("traces")
     store = PatternStore(data_dir / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(5, 150))
-    for batch in sample_batches(5, 150):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 5, 150)
     store.close()
     return data_dir
 

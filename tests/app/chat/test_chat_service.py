@@ -16,9 +16,8 @@ from app.chat.service import ChatService
 from app.classify.run import classify_patterns, live_patterns
 from app.classify.store import ClassificationStore
 from app.cli.main import cli
-from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
@@ -32,10 +31,7 @@ FAULTS = faults_by_name(["slow_query"])
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("chat")
     store = PatternStore(data_dir / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(42, 1200, FAULTS))
-    for batch in sample_batches(42, 1200, FAULTS):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 42, 1200, FAULTS)
     classify_patterns(store)
     store.close()
     return data_dir

@@ -13,8 +13,7 @@ import respx
 from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatService
 from app.classify.run import classify_patterns
-from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 from app.sample import faults_by_name
 from app.settings import Settings
@@ -28,10 +27,7 @@ FAULTS = faults_by_name(["slow_query", "prompt_injection"])
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("answers")
     store = PatternStore(data_dir / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(42, 800, FAULTS))
-    for batch in sample_batches(42, 800, FAULTS):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 42, 800, FAULTS)
     classify_patterns(store)
     store.close()
     return data_dir

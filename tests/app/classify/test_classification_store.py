@@ -9,18 +9,14 @@ import pytest
 from app.classify.run import classify_patterns, live_patterns
 from app.classify.store import ClassificationStore, CorrectionError
 from app.classify.verdict import MAX_TEXT_LENGTH
-from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> PatternStore:
     store = PatternStore(tmp_path / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(8, 120))
-    for batch in sample_batches(8, 120):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 8, 120)
     classify_patterns(store)
     return store
 

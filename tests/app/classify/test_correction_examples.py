@@ -10,18 +10,14 @@ from app.classify.examples import CorrectionExamples
 from app.classify.model import ModelClassifier
 from app.classify.run import classify_patterns
 from app.classify.store import ClassificationStore
-from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.run import discover_sample
 from app.discovery.store import PatternStore
 
 
 def discovered(tmp_path: Path) -> PatternStore:
     store = PatternStore(tmp_path / "patterns.sqlite")
-    run = DiscoveryRun(store, normalize, source=sample_source(4, 300))
-    for batch in sample_batches(4, 300):
-        run.accept(batch)
-    run.finish()
+    discover_sample(store, 4, 300)
     return store
 
 
