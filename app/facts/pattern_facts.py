@@ -17,6 +17,7 @@ from app.discovery.patterns import SpanPattern
 from app.facts.trend import SlowPeriod, slow_periods, window_medians
 
 TOP = 3
+NEIGHBOURS_SHOWN = 8
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,12 @@ class PatternFacts:
                 "example_traces": self.error_traces,
             },
             "slowest_traces": [{"trace_id": t, "duration_ms": d} for t, d in self.slow_traces],
-            "callers": [n.__dict__ for n in self.callers],
-            "callees": [n.__dict__ for n in self.callees],
+            # The busiest neighbours only: a shared dependency can have hundreds of callers,
+            # and every answer's prompt has a token budget.
+            "callers": [n.__dict__ for n in self.callers[:NEIGHBOURS_SHOWN]],
+            "callers_total": len(self.callers),
+            "callees": [n.__dict__ for n in self.callees[:NEIGHBOURS_SHOWN]],
+            "callees_total": len(self.callees),
             "slow_periods": [
                 {
                     "start_unix_s": cause.period.start_s,
