@@ -94,6 +94,10 @@ class Settings(BaseSettings):
         "secret and personal ones (authorization, cookie, client.address...).",
     )
 
+    chat_window_s: int = Field(
+        default=3600, ge=60, description="With a Tempo: the window answers' live numbers cover."
+    )
+
     # Links to Grafana in answers
     grafana_url: str | None = Field(
         default=None, description="Grafana's URL: answers link each pattern to Explore."

@@ -22,6 +22,7 @@ from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatService, GrafanaLinks
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
+from app.facts.live import live_source
 from app.settings import Settings
 
 MAX_QUESTION_CHARS = 4000
@@ -71,6 +72,7 @@ def chat_router(settings: Settings) -> APIRouter:
                         grafana=grafana,
                         answerer=answerer,
                         retrieve=retriever(settings, store),
+                        live=live_source(settings),
                     )
                 )
         return services[0].ask(request.question, request.conversation_id).as_dict()

@@ -25,6 +25,7 @@ from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
+from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import pattern_facts
 from app.facts.render import answer_text
 from app.settings import Settings
@@ -95,6 +96,7 @@ class ChatService:
         grafana: GrafanaLinks | None = None,
         answerer: ModelAnswerer | None = None,
         retrieve: Retriever | None = None,
+        live: LiveSource | None = None,
     ) -> None:
         self._store = store
         self._lock = threading.Lock()
@@ -102,6 +104,7 @@ class ChatService:
         self._grafana = grafana
         self._answerer = answerer
         self._retrieve = retrieve
+        self._live = live
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
@@ -166,8 +169,18 @@ class ChatService:
         full = {**graph, **self._store.load_ids(wanted)}
         for pattern in [full[p.id] for p in chosen]:
             facts = pattern_facts(pattern, full, descriptions.get(pattern.id))
-            parts.append(answer_text(question, facts))
-            answer.facts.append(facts.as_dict())
+            text, document = answer_text(question, facts), facts.as_dict()
+            if self._live is not None:
+                try:
+                    window_facts = self._live(pattern)
+                except Exception as exc:  # Tempo down or slow: the stored facts still answer
+                    document["live"] = {"error": f"{type(exc).__name__}: {exc}"}
+                    text += f"\n(Tempo could not give live numbers: {type(exc).__name__}.)"
+                else:
+                    document["live"] = window_facts.as_dict()
+                    text += "\n" + live_text(window_facts)
+            parts.append(text)
+            answer.facts.append(document)
             citation = _citation(pattern, facts.error_traces, facts.slow_traces)
             if self._grafana is not None:
                 citation["grafana_url"] = self._grafana.explore(pattern, citation["traceql"])

@@ -12,6 +12,7 @@ from app.chat.model_answer import answerer_from_settings
 from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
 from app.cli.state import CliState, cli_state, pattern_store_with_patterns
 from app.discovery.store import PatternStore
+from app.facts.live import live_source
 from app.settings import Settings
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q"})
@@ -51,6 +52,7 @@ def chat_service(settings: Settings, store: PatternStore, *, model: str | None) 
         grafana=GrafanaLinks.from_settings(settings),
         answerer=answerer_from_settings(settings, model=model),
         retrieve=retriever(settings, store),
+        live=live_source(settings),
     )
 
 
