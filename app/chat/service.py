@@ -31,6 +31,7 @@ from app.facts.render import answer_text
 from app.settings import Settings
 
 MAX_PATTERNS = 3
+SUGGESTIONS = 3
 LINK_MARGIN_S = 300
 
 
@@ -125,6 +126,14 @@ class ChatService:
             )
         return self._cached
 
+    def _by_meaning(self, name: str, graph: dict[int, SpanPattern]) -> list[str]:
+        """Names whose descriptions mean most like an unknown mention's words: suggestions
+        only, never an answer about them."""
+        if self._retrieve is None:
+            return []
+        hits = self._retrieve(name.replace("_", " ").replace(".", " "), SUGGESTIONS)
+        return [graph[i].name for i in hits if i in graph and graph[i].merged_into is None]
+
     def ask(self, question: str, conversation_id: str | None = None) -> ChatAnswer:
         with self._lock:
             return self._ask(question, conversation_id)
@@ -147,8 +156,9 @@ class ChatService:
                 if all(p.id != pattern.id for p in chosen):
                     chosen.append(pattern)
             else:
-                entry["suggestions"] = list(resolution.suggestions)
-                unresolved.append(_did_you_mean(mention.name, list(resolution.suggestions)))
+                suggestions = list(resolution.suggestions) or self._by_meaning(mention.name, graph)
+                entry["suggestions"] = suggestions
+                unresolved.append(_did_you_mean(mention.name, suggestions))
             answer.mentions.append(entry)
         if not answer.mentions:
             remembered = [graph[i] for i in self._conversations.last_cited(conversation_id)]

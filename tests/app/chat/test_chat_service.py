@@ -176,3 +176,14 @@ def test_a_question_naming_no_pattern_or_service_is_answered_by_meaning(
     assert answer.citations and any(c["service"] == "payment" for c in answer.citations)
     service.ask("is inventory slow?")  # the words find it: no search by meaning
     assert len(asked) == 1
+
+
+def test_an_unknown_mention_is_given_suggestions_by_meaning_but_no_answer(
+    data_dir: Path, store: PatternStore
+) -> None:
+    service = ChatService(store, retrieve=retriever(Settings(data_dir=data_dir), store))
+    answer = service.ask("@card_processor_payments why is this slow?")
+    assert answer.facts == [] and answer.citations == []
+    suggestions = answer.mentions[0]["suggestions"]
+    assert suggestions and any("payment" in name or "stripe" in name for name in suggestions)
+    assert "Did you mean" in answer.answer
