@@ -217,7 +217,7 @@ def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRout
 
     @router.get("/patterns/{name}", summary="One pattern, by name or old name", responses=_ERRORS)
     def show_pattern(name: str, store: Store) -> PatternDetail:
-        patterns = store.patterns.load()
+        patterns = store.patterns.load(timelines=False)
         return _detail(store, _resolved(store, patterns, name), patterns)
 
     @router.post(
@@ -234,7 +234,7 @@ def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRout
         },
     )
     def correct_pattern(name: str, body: CorrectionIn, store: Store) -> CorrectionResult:
-        patterns = store.patterns.load()
+        patterns = store.patterns.load(timelines=False)
         pattern = _resolved(store, patterns, name)
         if pattern.id not in store.current([pattern]):
             raise HTTPException(
@@ -261,7 +261,7 @@ def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRout
 
     @router.get("/corrections", summary="Every correction people made, oldest first")
     def list_corrections(store: Store) -> list[CorrectionOut]:
-        names = {p.id: p.name for p in store.patterns.load()}
+        names = {p.id: p.name for p in store.patterns.load(sketches=False)}
         return [
             _correction_out(c, names.get(c.pattern_id, f"#{c.pattern_id}"))
             for c in store.corrections()

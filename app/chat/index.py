@@ -47,7 +47,7 @@ def sync_index(settings: Settings, store: PatternStore) -> SyncReport:
     """Embed the patterns whose description changed; drop the ones merged away."""
     from retrieval.pattern_index import described
 
-    patterns = live_patterns(store.load())
+    patterns = live_patterns(store.load(sketches=False))
     current = ClassificationStore(store).current(patterns)
     return pattern_index(settings).sync(described(patterns, current))
 
@@ -61,7 +61,7 @@ def retriever(settings: Settings, store: PatternStore) -> Retriever:
             from retrieval.pattern_index import described
 
             index = pattern_index(settings)
-            patterns = live_patterns(store.load())
+            patterns = live_patterns(store.load(sketches=False))
             index.sync(described(patterns, ClassificationStore(store).current(patterns)))
             opened.append(index)
         return [hit.pattern_id for hit in opened[0].search(text, n)]

@@ -248,7 +248,7 @@ class MentionIndex:
         Aliases are read in one query (``ClassificationStore.all_aliases``).
         """
         old_names = classifications.all_aliases()
-        stored = patterns.load() if loaded is None else loaded
+        stored = patterns.load(sketches=False) if loaded is None else loaded
         merged_into = {pattern.id: pattern.merged_into for pattern in stored}
 
         def live(pattern_id: int) -> int | None:

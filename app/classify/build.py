@@ -20,6 +20,6 @@ def model_classifier(
         build_chat_model(settings, model=model),
         model=model or settings.model_name,
         batch_size=settings.classify_batch_size,
-        examples=CorrectionExamples(ClassificationStore(store), store.load()),
+        examples=CorrectionExamples(ClassificationStore(store), store.load(sketches=False)),
         redact_names=settings.redact_attribute_names,
     )

@@ -67,7 +67,7 @@ def classify_patterns(
     on_progress: Progress | None = None,
 ) -> ClassifyReport:
     classifications = ClassificationStore(store)
-    every = store.load()
+    every = store.load(timelines=False)  # classifying reads no trend
     graph = {p.id: p for p in every}
     patterns = live_patterns(every)
     model_name = model.model if model else OFFLINE_MODEL

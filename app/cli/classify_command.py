@@ -93,7 +93,7 @@ def print_report(console: Console, report: ClassifyReport, problems: list[str]) 
 
 
 def classification_table(store: PatternStore) -> Table:
-    patterns = [p for p in store.load() if p.merged_into is None and p.stats.count]
+    patterns = [p for p in store.load(sketches=False) if p.merged_into is None and p.stats.count]
     current = ClassificationStore(store).current(patterns)
     table = Table(title="Classified span patterns")
     for column in ("service", "name", "verdict", "description"):

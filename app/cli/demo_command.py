@@ -94,7 +94,9 @@ def demo(
     store = PatternStore(pattern_store_path(state.settings.data_dir))
     classify_and_report(state, store, model=None)
     index_and_report(state, store)
-    busiest = sorted(live_patterns(store.load()), key=lambda p: -p.stats.count)[:BUSIEST_SHOWN]
+    busiest = sorted(live_patterns(store.load(timelines=False)), key=lambda p: -p.stats.count)[
+        :BUSIEST_SHOWN
+    ]
     state.console.print(patterns_table(busiest))
     state.console.print(
         "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "

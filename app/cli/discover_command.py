@@ -141,7 +141,7 @@ def discover(
     patterns = run.patterns
     if not no_classify:
         classify_and_report(state, store, model=None)
-        patterns = store.load()  # with the names classification gave them
+        patterns = store.load(timelines=False)  # with the names classification gave them
     _print_report(state.console, report, live_patterns(patterns), store.path)
     if plan is not None:
         state.console.print(_describe_sample(plan, pulled), soft_wrap=True)

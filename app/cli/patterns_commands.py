@@ -45,7 +45,7 @@ def list_patterns(
     """List the patterns, busiest first within each service."""
     state = cli_state(ctx)
     store = PatternStore(pattern_store_path(state.settings.data_dir))
-    patterns = store.load()
+    patterns = store.load(timelines=False)
     if not patterns:
         state.err_console.print(
             "no patterns yet: run `spanwise discover --sample` (or --file, or a Tempo window)"
@@ -272,7 +272,7 @@ def _classification_store(
 ) -> Iterator[tuple[ClassificationStore, list[SpanPattern]]]:
     store = PatternStore(pattern_store_path(state.settings.data_dir))
     try:
-        patterns = store.load()
+        patterns = store.load(timelines=False)
         if not patterns:
             _fail(state, "no patterns yet: run `spanwise discover` first")
         yield ClassificationStore(store), patterns

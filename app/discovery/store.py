@@ -116,7 +116,7 @@ class PatternStore:
             raise StoreError(
                 f"{path} was written by a newer Spanwise (schema {row[0]}); upgrade Spanwise"
             )
-        with self._transaction():
+        with self.transaction():
             if row is not None:
                 for version in range(int(row[0]) + 1, SCHEMA_VERSION + 1):
                     for statement in _MIGRATIONS.get(version, ()):
@@ -137,7 +137,7 @@ class PatternStore:
         """Write the patterns, all or none."""
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
-        with self._transaction():
+        with self.transaction():
             self._upsert(rows)
 
     def _upsert(self, rows: list[tuple[object, ...]]) -> None:
@@ -198,7 +198,7 @@ class PatternStore:
         """Store an override and the patterns it re-derived, in one transaction."""
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
-        with self._transaction():
+        with self.transaction():
             cursor = self._db.execute(
                 "INSERT INTO overrides (body, author, created_unix_s) VALUES (?, ?, ?)",
                 (encode_override(override), author, now),
@@ -234,8 +234,6 @@ class PatternStore:
     def transaction(self) -> _Transaction:
         """All or nothing: ``with store.transaction(): ...``."""
         return _Transaction(self._db)
-
-    _transaction = transaction
 
 
 class _Transaction:
@@ -304,7 +302,7 @@ def _encode_stats(stats: PatternStats) -> bytes:
             first_seen_unix_nano=stats.first_seen_unix_nano,
             last_seen_unix_nano=stats.last_seen_unix_nano,
             max_duration_ns=stats.max_duration_ns,
-            sketch=_sketch_bytes(stats.durations_ms),
+            sketch=encode_sketch(stats.durations_ms),
             status_codes=dict(stats.status_codes),
             exception_types=dict(stats.exception_types),
             typical=stats.typical,
@@ -312,30 +310,22 @@ def _encode_stats(stats: PatternStats) -> bytes:
             errors=stats.errors,
             timeline_width_s=stats.timeline.width_s,
             timeline=[
-                (b.start_s, b.count, b.errors, _sketch_bytes(b.durations_ms))
+                (b.start_s, b.count, b.errors, encode_sketch(b.durations_ms))
                 for b in stats.timeline.ordered()
             ],
         )
     )
 
 
-def _sketch_bytes(sketch: DDSketch) -> bytes:
-    return encode_sketch(sketch)
-
-
-def _sketch(data: bytes) -> DDSketch:
-    return decode_sketch(data)
-
-
 def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) -> PatternStats:
     stored = _decoder.decode(data)
     slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
-    sketch = _sketch(stored.sketch) if sketches else DDSketch(SKETCH_ACCURACY)
+    sketch = decode_sketch(stored.sketch) if sketches else DDSketch(SKETCH_ACCURACY)
     timeline = Timeline(stored.timeline_width_s)
     if timelines:
         timeline.buckets = {
-            start: TimeBucket(start, count, errors, _sketch(data))
+            start: TimeBucket(start, count, errors, decode_sketch(data))
             for start, count, errors, data in stored.timeline
         }
     return PatternStats(
