@@ -154,7 +154,7 @@ def placeholder_groups(
     for pattern in live:
         if rule.service is not None and pattern.service != rule.service:
             continue
-        changed = apply_placeholder(rule, _operation_of(pattern))
+        changed = apply_placeholder(rule, operation_of(pattern))
         if changed.key == pattern.operation:
             continue
         new_key = (pattern.service, pattern.span_kind, changed.key, changed.matcher_fields)
@@ -166,7 +166,8 @@ def placeholder_groups(
     return groups
 
 
-def _operation_of(pattern: SpanPattern) -> Operation:
+def operation_of(pattern: SpanPattern) -> Operation:
+    """The operation a pattern was made from, as a normalizer would give it."""
     return Operation(pattern.family, pattern.operation, pattern.matchers, pattern.hints)
 
 

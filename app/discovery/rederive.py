@@ -11,10 +11,10 @@ the receiver, Tempo windows) are named in the result: a later discovery run fill
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
-from app.discovery.operation import FieldType, Operation
+from app.discovery.operation import FieldType
 from app.discovery.overrides import (
     MergePatterns,
     OverriddenNormalizer,
@@ -25,6 +25,7 @@ from app.discovery.overrides import (
     apply_placeholder,
     merge_into,
     merged_matchers,
+    operation_of,
     placeholder_groups,
     split_keys,
 )
@@ -102,19 +103,9 @@ def add_placeholder(
 
 
 def _with_rule(rule: PlaceholderRule, pattern: SpanPattern) -> SpanPattern:
-    changed = apply_placeholder(
-        rule, Operation(pattern.family, pattern.operation, pattern.matchers, pattern.hints)
-    )
-    return SpanPattern(
-        id=pattern.id,
-        service=pattern.service,
-        span_kind=pattern.span_kind,
-        family=pattern.family,
-        operation=changed.key,
-        matchers=changed.matchers,
-        hints=pattern.hints,
-        name=pattern.name,
-    )
+    """A view of the pattern with the rule applied, for working out merged matchers."""
+    changed = apply_placeholder(rule, operation_of(pattern))
+    return replace(pattern, operation=changed.key, matchers=changed.matchers)
 
 
 def split(
