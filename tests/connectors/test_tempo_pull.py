@@ -13,7 +13,6 @@ import respx
 from connectors.tempo import TempoClient
 from connectors.tempo_errors import TempoUnavailable
 from connectors.tempo_models import SearchResult
-from connectors.tempo_retry import RetryPolicy
 from connectors.tempo_window import PullProgress, Slice, initial_slices, owned_trace_ids
 
 pytestmark = pytest.mark.anyio
@@ -27,19 +26,6 @@ WINDOW = (1795273800, 1795274720)
 def fake_http() -> respx.MockRouter:
     """respx at httpx's transport: a third faster than at httpcore, for thousands of calls."""
     return respx.mock(assert_all_called=False, using="httpx")
-
-
-async def no_sleep(_seconds: float) -> None:
-    return None
-
-
-@pytest.fixture
-def client(tempo_client: Callable[..., TempoClient]) -> Callable[..., TempoClient]:
-    def make(*, concurrency: int = 4, max_retries: int = 0) -> TempoClient:
-        retry = RetryPolicy(max_retries=max_retries, sleep=no_sleep)
-        return tempo_client(base_url=BASE, retry=retry, concurrency=concurrency)
-
-    return make
 
 
 async def pull_all(
