@@ -37,6 +37,37 @@ USER_AGENTS = {
 }
 
 
+def serve_call(
+    t: Trace,
+    service: str,
+    op: Operation,
+    client: Span,
+    start: int,
+    caller: Instance,
+    method: str,
+    path: str,
+    route: str,
+    query: str = "",
+) -> tuple[Instance, Span]:
+    """A call from another service of the shop, served: a pod of ``service`` picked, and its
+    server span with the caller's address and its HTTP client's user agent."""
+    inst = t.pick(service)
+    span = open_server_span(
+        t,
+        op,
+        inst,
+        client,
+        start,
+        method,
+        path,
+        query,
+        route,
+        peer=caller.ip,
+        user_agent=USER_AGENTS[caller.spec.language],
+    )
+    return inst, span
+
+
 def open_server_span(
     t: Trace,
     op: Operation,

@@ -5,38 +5,11 @@ from __future__ import annotations
 from app.sample import topology as tp
 from app.sample.datastore_spans import postgres_query, redis_command
 from app.sample.grpc_spans import GRPC_CODES, call_inventory
-from app.sample.http_spans import USER_AGENTS, finish_server_span, open_server_span
+from app.sample.http_spans import finish_server_span, serve_call
 from app.sample.services.inventory import LineItem, get_stock
-from app.sample.topology import Instance, Operation
+from app.sample.topology import Instance
 from app.sample.trace_builder import Trace
 from connectors.spans import Span, SpanEvent
-
-
-def _cart_server(
-    t: Trace,
-    op: Operation,
-    client: Span,
-    start: int,
-    caller: Instance,
-    method: str,
-    path: str,
-    route: str,
-) -> tuple[Instance, Span]:
-    inst = t.pick("cart")
-    span = open_server_span(
-        t,
-        op,
-        inst,
-        client,
-        start,
-        method,
-        path,
-        "",
-        route,
-        peer=caller.ip,
-        user_agent=USER_AGENTS[caller.spec.language],
-    )
-    return inst, span
 
 
 def _cart_failed(server: Span, redis: Span, end: int) -> tuple[int, int, None]:
@@ -50,8 +23,8 @@ def get_cart(
     t: Trace, client: Span, start: int, caller: Instance, user: int, min_items: int
 ) -> tuple[int, int, list[LineItem] | None]:
     rng = t.rng
-    inst, server = _cart_server(
-        t, tp.CA_GET, client, start, caller, "GET", f"/v1/cart/{user}", "/v1/cart/{userId}"
+    inst, server = serve_call(
+        t, "cart", tp.CA_GET, client, start, caller, "GET", f"/v1/cart/{user}", "/v1/cart/{userId}"
     )
     key = f"cart:user:{user}"
     span, ok = redis_command(
@@ -101,8 +74,9 @@ def get_cart(
 def add_to_cart(
     t: Trace, client: Span, start: int, caller: Instance, user: int, number: int, quantity: int
 ) -> tuple[int, int, None]:
-    inst, server = _cart_server(
+    inst, server = serve_call(
         t,
+        "cart",
         tp.CA_ADD,
         client,
         start,
@@ -158,8 +132,16 @@ def add_to_cart(
 def clear_cart(
     t: Trace, client: Span, start: int, caller: Instance, user: int
 ) -> tuple[int, int, None]:
-    inst, server = _cart_server(
-        t, tp.CA_CLEAR, client, start, caller, "DELETE", f"/v1/cart/{user}", "/v1/cart/{userId}"
+    inst, server = serve_call(
+        t,
+        "cart",
+        tp.CA_CLEAR,
+        client,
+        start,
+        caller,
+        "DELETE",
+        f"/v1/cart/{user}",
+        "/v1/cart/{userId}",
     )
     span, ok = redis_command(
         t, tp.CA_DEL, inst, server, start + t.lat(0.3), "DEL", f"DEL cart:user:{user}"

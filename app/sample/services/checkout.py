@@ -7,46 +7,18 @@ from app.sample.datastore_spans import postgres_query
 from app.sample.faults import DEPLOY_VERSION
 from app.sample.grpc_spans import GRPC_CODES, call_inventory
 from app.sample.http_spans import (
-    USER_AGENTS,
     call_service,
     finish_client_span,
     finish_server_span,
     open_client_span,
-    open_server_span,
+    serve_call,
 )
 from app.sample.services.cart import clear_cart, get_cart
 from app.sample.services.inventory import reserve_or_release
 from app.sample.services.payment import charge_payment, get_payment, refund_payment
-from app.sample.topology import Instance, Operation
+from app.sample.topology import Instance
 from app.sample.trace_builder import OrderPlaced, Trace, close, record_exception
 from connectors.spans import Span
-
-
-def _checkout_server(
-    t: Trace,
-    op: Operation,
-    client: Span,
-    start: int,
-    caller: Instance,
-    method: str,
-    path: str,
-    route: str,
-) -> tuple[Instance, Span]:
-    inst = t.pick("checkout")
-    span = open_server_span(
-        t,
-        op,
-        inst,
-        client,
-        start,
-        method,
-        path,
-        "",
-        route,
-        peer=caller.ip,
-        user_agent=USER_AGENTS[caller.spec.language],
-    )
-    return inst, span
 
 
 def _update_order(
@@ -64,8 +36,8 @@ def place_order(
     t: Trace, client: Span, start: int, caller: Instance, user: int
 ) -> tuple[int, int, None]:
     rng = t.rng
-    co, server = _checkout_server(
-        t, tp.CO_CHECKOUT, client, start, caller, "POST", "/v1/checkout", "/v1/checkout"
+    co, server = serve_call(
+        t, "checkout", tp.CO_CHECKOUT, client, start, caller, "POST", "/v1/checkout", "/v1/checkout"
     )
     cur, status, items = call_service(
         t,
@@ -264,8 +236,16 @@ def get_order(
     t: Trace, client: Span, start: int, caller: Instance, order: int
 ) -> tuple[int, int, None]:
     rng = t.rng
-    co, server = _checkout_server(
-        t, tp.CO_ORDER, client, start, caller, "GET", f"/v1/orders/{order}", "/v1/orders/{orderId}"
+    co, server = serve_call(
+        t,
+        "checkout",
+        tp.CO_ORDER,
+        client,
+        start,
+        caller,
+        "GET",
+        f"/v1/orders/{order}",
+        "/v1/orders/{orderId}",
     )
     cur = start + t.lat(0.3)
     if t.effects.deploy_extra_ms:
@@ -317,8 +297,9 @@ def cancel_order(
     t: Trace, client: Span, start: int, caller: Instance, order: int
 ) -> tuple[int, int, None]:
     rng = t.rng
-    co, server = _checkout_server(
+    co, server = serve_call(
         t,
+        "checkout",
         tp.CO_CANCEL,
         client,
         start,

@@ -7,11 +7,10 @@ from urllib.parse import quote
 from app.sample import topology as tp
 from app.sample.datastore_spans import postgres_query
 from app.sample.http_spans import (
-    USER_AGENTS,
     finish_client_span,
     finish_server_span,
     open_client_span,
-    open_server_span,
+    serve_call,
 )
 from app.sample.topology import Instance, Operation
 from app.sample.trace_builder import NS_PER_MS, Trace, close, record_exception
@@ -56,20 +55,7 @@ def _payment_server(
     route: str,
 ) -> tuple[Instance, Span, Span]:
     """The Tomcat server span and, inside it, Spring's span of the controller method."""
-    inst = t.pick("payment")
-    server = open_server_span(
-        t,
-        op,
-        inst,
-        client,
-        start,
-        method,
-        path,
-        "",
-        route,
-        peer=caller.ip,
-        user_agent=USER_AGENTS[caller.spec.language],
-    )
+    inst, server = serve_call(t, "payment", op, client, start, caller, method, path, route)
     class_name, function = _CONTROLLERS[controller.label]
     handler = t.open(
         controller,

@@ -7,37 +7,10 @@ from urllib.parse import quote
 
 from app.sample import topology as tp
 from app.sample.datastore_spans import redis_command
-from app.sample.http_spans import USER_AGENTS, finish_server_span, open_server_span
+from app.sample.http_spans import finish_server_span, serve_call
 from app.sample.topology import Instance, Operation
 from app.sample.trace_builder import Trace, close
 from connectors.spans import Span
-
-
-def _search_server(
-    t: Trace,
-    op: Operation,
-    client: Span,
-    start: int,
-    caller: Instance,
-    path: str,
-    query: str,
-    route: str,
-) -> tuple[Instance, Span]:
-    inst = t.pick("search")
-    span = open_server_span(
-        t,
-        op,
-        inst,
-        client,
-        start,
-        "GET",
-        path,
-        query,
-        route,
-        peer=caller.ip,
-        user_agent=USER_AGENTS[caller.spec.language],
-    )
-    return inst, span
 
 
 def _elasticsearch(
@@ -67,8 +40,8 @@ def search_products(
     t: Trace, client: Span, start: int, caller: Instance, term: str, page: int
 ) -> tuple[int, int, None]:
     query = f"q={quote(term)}&page={page}&limit=24"
-    inst, server = _search_server(
-        t, tp.SE_SEARCH, client, start, caller, "/v1/search", query, "/v1/search"
+    inst, server = serve_call(
+        t, "search", tp.SE_SEARCH, client, start, caller, "GET", "/v1/search", "/v1/search", query
     )
     key = f"search:v2:{zlib.crc32(f'{term}|{page}'.encode()):08x}"
     cache, ok = redis_command(
@@ -100,15 +73,17 @@ def search_products(
 def related_products(
     t: Trace, client: Span, start: int, caller: Instance, sku: str
 ) -> tuple[int, int, None]:
-    inst, server = _search_server(
+    inst, server = serve_call(
         t,
+        "search",
         tp.SE_RELATED,
         client,
         start,
         caller,
+        "GET",
         f"/v1/related/{sku}",
-        "limit=8",
         "/v1/related/<sku>",
+        "limit=8",
     )
     cache, ok = redis_command(
         t, tp.SE_CACHE_GET_RELATED, inst, server, start + t.lat(0.3), "GET", f"GET related:{sku}"
