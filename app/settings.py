@@ -106,6 +106,39 @@ class Settings(BaseSettings):
         default="tempo", description="The uid of the Tempo data source in that Grafana."
     )
 
+    # Slack bot
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="The bot's xoxb- token: answers are posted with it."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Verifies that requests to /slack/events come from Slack."
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="An xapp- token with connections:write, for `spanwise slack`."
+    )
+    slack_api_url: str | None = Field(
+        default=None, description="Slack's Web API base URL; unset: https://slack.com/api/"
+    )
+    slack_slash_in_channel: bool = Field(
+        default=False, description="Answer /spanwise in the channel; unset: only to the asker."
+    )
+    slack_tenants: dict[str, str] = Field(
+        default_factory=dict,
+        description="Slack team or channel id -> Spanwise tenant; a channel wins over its team.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Where people reach this Spanwise (https://spanwise.example.com): "
+        "links in Slack answers point there.",
+    )
+
+    # Evals
+    judge_model: str | None = Field(
+        default=None,
+        description="A model that judges eval answers (same endpoint and key as the model); "
+        "unset: deterministic checks only.",
+    )
+
     # The Spanwise server
     host: str = "127.0.0.1"
     port: int = 8765

@@ -9,21 +9,15 @@ mentions and how each resolved, citations (pattern, TraceQL, trace ids) and the 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import json
-import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.chat.index import retriever
-from app.chat.model_answer import answerer_from_settings
-from app.chat.service import ChatService, GrafanaLinks
-from app.discovery.run import pattern_store_path
-from app.discovery.store import PatternStore
-from app.facts.live import live_source
-from app.settings import Settings
+from app.api.tenant_dependency import request_tenant
+from app.tenancy import ChatServices
 
 MAX_QUESTION_CHARS = 4000
 
@@ -52,38 +46,23 @@ class ChatResponse(BaseModel):
     facts: list[dict[str, Any]]
 
 
-def chat_router(settings: Settings) -> APIRouter:
+def chat_router(services: ChatServices) -> APIRouter:
     router = APIRouter(tags=["chat"])
-    grafana = GrafanaLinks.from_settings(settings)
-    answerer = answerer_from_settings(settings)
 
-    services: list[ChatService] = []
-    opening = threading.Lock()
-
-    def answer(request: ChatRequest) -> dict[str, Any]:
-        # One service per process: it keeps the patterns and the mention index between
-        # questions and reloads them when the store changes; it serialises its own use.
-        with opening:
-            if not services:
-                store = PatternStore(pattern_store_path(settings.data_dir))
-                services.append(
-                    ChatService(
-                        store,
-                        grafana=grafana,
-                        answerer=answerer,
-                        retrieve=retriever(settings, store),
-                        live=live_source(settings),
-                    )
-                )
-        return services[0].ask(request.question, request.conversation_id).as_dict()
+    def answer(request: ChatRequest, tenant: str) -> dict[str, Any]:
+        return services.for_tenant(tenant).ask(request.question, request.conversation_id).as_dict()
 
     @router.post("/api/chat", response_model=ChatResponse, summary="Ask about patterns")
-    def chat(request: ChatRequest) -> dict[str, Any]:
-        return answer(request)
+    def chat(
+        request: ChatRequest, tenant: Annotated[str, Depends(request_tenant)]
+    ) -> dict[str, Any]:
+        return answer(request, tenant)
 
     @router.post("/api/chat/stream", summary="Ask about patterns, answered as server-sent events")
-    def chat_stream(request: ChatRequest) -> StreamingResponse:
-        document = answer(request)
+    def chat_stream(
+        request: ChatRequest, tenant: Annotated[str, Depends(request_tenant)]
+    ) -> StreamingResponse:
+        document = answer(request, tenant)
 
         def events() -> Iterator[str]:
             for paragraph in document["answer"].split("\n"):

@@ -23,21 +23,21 @@ connection is shared between threads.
 import difflib
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.tenant_dependency import request_tenant
 from app.chat.index import retriever
 from app.chat.lexical import words
 from app.classify.store import ClassificationStore, Correction, CorrectionError
 from app.classify.verdict import MAX_TEXT_LENGTH, Category, Source, Verdict
 from app.discovery.documents import pattern_document, pattern_row
 from app.discovery.patterns import SpanPattern
-from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
 from app.settings import Settings
+from app.tenancy import tenant_store_path
 
 CorrectableField = Literal["name", "description", "category", "verdict", "reasoning"]
 """``app.classify.store.CORRECTABLE``, spelled out so that the schema lists the choices."""
@@ -145,23 +145,27 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRouter:
+def patterns_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["patterns"])
-    search_settings = settings or Settings(data_dir=data_dir)
-    store_path = pattern_store_path(data_dir)
 
-    def open_store() -> Iterator[ClassificationStore]:
-        store = PatternStore(store_path)
+    def open_store(
+        tenant: Annotated[str, Depends(request_tenant)],
+    ) -> Iterator[ClassificationStore]:
+        path = tenant_store_path(settings, tenant)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = PatternStore(path)
         try:
             yield ClassificationStore(store)
         finally:
             store.close()
 
     Store = Annotated[ClassificationStore, Depends(open_store)]
+    Tenant = Annotated[str, Depends(request_tenant)]
 
     @router.get("/patterns", summary="Live patterns, busiest first within each service")
     def list_patterns(
         store: Store,
+        tenant: Tenant,
         service: str | None = None,
         kind: str | None = Query(None, description="server, client, producer, consumer..."),
         verdict: Verdict | None = None,
@@ -190,7 +194,7 @@ def patterns_router(data_dir: Path, settings: Settings | None = None) -> APIRout
                 if p.id in current and current[p.id].classification.verdict is verdict
             ]
         if q and semantic:
-            order = retriever(search_settings, store.patterns)(q, min(limit, 50))
+            order = retriever(settings, store.patterns, tenant)(q, min(limit, 50))
             by_id = {p.id: p for p in patterns}
             patterns = [by_id[i] for i in order if i in by_id]
         elif q:

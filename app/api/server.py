@@ -13,6 +13,7 @@ from app.api.traces_api import traces_router
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
+from app.tenancy import ChatServices
 
 
 def status_document(settings: Settings) -> dict[str, object]:
@@ -34,9 +35,11 @@ def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummar
         summary="Span patterns from OpenTelemetry traces, and answers about them.",
         version="0.1.0",
     )
+    chat_services = ChatServices(settings)
+    app.state.chat_services = chat_services
     app.include_router(otlp_router(pipeline, settings.max_request_bytes))
-    app.include_router(patterns_router(settings.data_dir, settings))
-    app.include_router(chat_router(settings))
+    app.include_router(patterns_router(settings))
+    app.include_router(chat_router(chat_services))
     app.include_router(traces_router(settings))
 
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")

@@ -9,15 +9,16 @@ hold none of it). Span data is redacted either way.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 
+from app.api.tenant_dependency import request_tenant
 from app.discovery.documents import sample_document
-from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
 from app.settings import Settings
+from app.tenancy import tenant_store_path
 from connectors.tempo_errors import TempoError, TraceNotFound
 
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -29,6 +30,7 @@ def traces_router(settings: Settings) -> APIRouter:
     @router.get("/api/traces/{trace_id}", summary="A sample trace, stored or fetched from Tempo")
     async def trace(
         trace_id: str,
+        tenant: Annotated[str, Depends(request_tenant)],
         source: Literal["auto", "samples", "tempo"] = Query(
             "auto", description="auto: the stored samples, else Tempo when configured."
         ),
@@ -37,7 +39,7 @@ def traces_router(settings: Settings) -> APIRouter:
             raise HTTPException(400, f"{trace_id!r} is not a trace id: up to 32 hex digits")
         wanted = trace_id.lower().rjust(32, "0")
         if source != "tempo":
-            spans = _from_samples(settings, wanted)
+            spans = _from_samples(settings, tenant, wanted)
             if spans or source == "samples":
                 if not spans:
                     raise HTTPException(404, f"no stored sample span of trace {wanted}")
@@ -47,8 +49,11 @@ def traces_router(settings: Settings) -> APIRouter:
     return router
 
 
-def _from_samples(settings: Settings, trace_id: str) -> list[dict[str, Any]]:
-    store = PatternStore(pattern_store_path(settings.data_dir))
+def _from_samples(settings: Settings, tenant: str, trace_id: str) -> list[dict[str, Any]]:
+    path = tenant_store_path(settings, tenant)
+    if not path.exists():
+        return []
+    store = PatternStore(path)
     try:
         found: dict[str, dict[str, Any]] = {}
         for pattern in store.load(sketches=False):

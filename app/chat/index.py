@@ -43,16 +43,16 @@ def pattern_index(settings: Settings, tenant: str = "default") -> PatternIndex:
     return PatternIndex(client, tenant, function)
 
 
-def sync_index(settings: Settings, store: PatternStore) -> SyncReport:
+def sync_index(settings: Settings, store: PatternStore, tenant: str = "default") -> SyncReport:
     """Embed the patterns whose description changed; drop the ones merged away."""
     from retrieval.pattern_index import described
 
     patterns = live_patterns(store.load(sketches=False))
     current = ClassificationStore(store).current(patterns)
-    return pattern_index(settings).sync(described(patterns, current))
+    return pattern_index(settings, tenant).sync(described(patterns, current))
 
 
-def retriever(settings: Settings, store: PatternStore) -> Retriever:
+def retriever(settings: Settings, store: PatternStore, tenant: str = "default") -> Retriever:
     """Search by meaning; on first use the index opens and catches up with the store."""
     opened: list[PatternIndex] = []
 
@@ -60,7 +60,7 @@ def retriever(settings: Settings, store: PatternStore) -> Retriever:
         if not opened:
             from retrieval.pattern_index import described
 
-            index = pattern_index(settings)
+            index = pattern_index(settings, tenant)
             patterns = live_patterns(store.load(sketches=False))
             index.sync(described(patterns, ClassificationStore(store).current(patterns)))
             opened.append(index)
