@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     )
     chroma_token: SecretStr | None = None
     classify_batch_size: int = Field(
-        default=20, ge=1, le=100, description="Patterns per classification request."
+        default=40, ge=1, le=100, description="Patterns per classification request."
     )
     redact_attribute_names: list[str] = Field(
         default_factory=list,

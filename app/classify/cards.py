@@ -20,7 +20,7 @@ from app.redact import REDACTED, redact_attributes, redact_text
 
 SAMPLES = 1
 SAMPLE_ATTRIBUTES = 3
-VALUE_CHARS = 40
+VALUE_CHARS = 32
 NEIGHBOURS = 1
 MIN_RATE_WINDOW_S = 60
 _SKIPPED = frozenset(
@@ -104,10 +104,31 @@ def pattern_card(
     )
 
 
+CONVENTIONAL_MATCHERS = frozenset(
+    frozenset(fields)
+    for fields in (
+        ("http.request.method", "http.route"),
+        ("http.method", "http.route"),
+        ("http.request.method", "url.full"),
+        ("http.method", "http.url"),
+        ("rpc.system", "rpc.service", "rpc.method"),
+        ("db.system.name", "db.query.text"),
+        ("db.system", "db.query.text"),
+        ("db.system", "db.statement"),
+        ("messaging.system", "messaging.destination.name"),
+        ("name",),
+    )
+)
+"""Matcher fields the prompt names once for all patterns; a card lists only other ones."""
+
+
 def _matchers(pattern: SpanPattern) -> str:
-    # Which fields the pattern is recognised by says a lot (legacy or current conventions,
-    # a statement or a span name); the values are what the operation already spells out.
-    return redact_text(",".join(m.field_name for m in pattern.matchers))
+    # Which fields the pattern is recognised by can say a lot (a span name where a route
+    # was expected); the values are what the operation already spells out.
+    fields = [m.field_name for m in pattern.matchers]
+    if frozenset(fields) in CONVENTIONAL_MATCHERS:
+        return ""
+    return redact_text(",".join(fields))
 
 
 def stats_line(pattern: SpanPattern) -> str:
@@ -122,8 +143,9 @@ def stats_line(pattern: SpanPattern) -> str:
     parts.append(f"p95 {duration_text(stats.quantile_ms(0.95))}")
     if stats.error_count:
         parts.append(f"err {stats.error_rate:.1%}")
-    if stats.status_codes:
-        parts.append("codes " + ",".join(code for code, _ in stats.status_codes.most_common(3)))
+    codes = [code for code, _ in stats.status_codes.most_common(3)]
+    if codes and codes not in (["200"], ["0"]):  # only successes: the error rate says so
+        parts.append("codes " + ",".join(codes))
     if stats.exception_types:
         parts.append(f"exc {redact_text(stats.exception_types.most_common(1)[0][0])}")
     return " ".join(parts)

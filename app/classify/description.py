@@ -89,15 +89,39 @@ def _http_call(reading: Reading) -> str:
     return f"{reading.verb} {reading.host}{reading.path}".strip()
 
 
-def describe(pattern: SpanPattern, reading: Reading, graph: Mapping[int, SpanPattern]) -> str:
-    """One or two sentences, at most ``MAX_TEXT_LENGTH`` characters."""
+def describe(
+    pattern: SpanPattern,
+    reading: Reading,
+    graph: Mapping[int, SpanPattern],
+    limit: int = MAX_TEXT_LENGTH,
+) -> str:
+    """One or two sentences, at most ``limit`` characters."""
     figures = _figures(pattern, reading)
     for listed in (MAX_LISTED, 2, 1, 0):
         text = f"{_subject(pattern, reading, graph, listed)}. {figures}"
-        if len(text) <= MAX_TEXT_LENGTH:
+        if len(text) <= limit:
             return text
-    room = MAX_TEXT_LENGTH - len(figures) - 2
+    room = limit - len(figures) - 2
     return f"{shorten(_subject(pattern, reading, graph, 0), room)}. {figures}"
+
+
+MIN_FACTS_LENGTH = 120
+"""Room the facts need after a purpose; with less, the purpose stands alone."""
+
+
+def with_facts(purpose: str, pattern: SpanPattern, graph: Mapping[int, SpanPattern]) -> str:
+    """A model's words on what a pattern is for, then the facts Spanwise knows of it.
+
+    ``Charges the customer's card. checkout calls POST api.stripe.com/v1/charges for
+    PaymentController.charge. About 980 calls/h, p95 761 ms, 13% errors, mostly 502.``
+    Who calls what and the numbers are computed, so a model is not paid to restate them.
+    """
+    text = " ".join(purpose.split()).rstrip(".")
+    text = f"{text[:1].upper()}{text[1:]}."
+    room = MAX_TEXT_LENGTH - len(text) - 1
+    if room < MIN_FACTS_LENGTH:
+        return shorten(text, MAX_TEXT_LENGTH)
+    return f"{text} {describe(pattern, read(pattern), graph, room)}"
 
 
 def _figures(pattern: SpanPattern, reading: Reading) -> str:

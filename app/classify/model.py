@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
 
 from app.classify.cards import PatternCard, pattern_card
+from app.classify.description import with_facts
 from app.classify.run import Progress
 from app.classify.store import Usage
 from app.classify.verdict import Category, Classification, Source
@@ -39,7 +40,7 @@ class ModelClassifier:
         chat_model: BaseChatModel,
         *,
         model: str,
-        batch_size: int = 20,
+        batch_size: int = 40,
         examples: Examples | None = None,
         redact_names: Sequence[str] = (),
     ) -> None:
@@ -58,7 +59,7 @@ class ModelClassifier:
         self, patterns: Sequence[SpanPattern], graph: Mapping[int, SpanPattern]
     ) -> tuple[str, str, dict[str, SpanPattern]]:
         """The system and user messages for one batch, and the pattern each ref names."""
-        refs = {f"p{index + 1}": pattern for index, pattern in enumerate(patterns)}
+        refs = {str(index + 1): pattern for index, pattern in enumerate(patterns)}
         cards: list[PatternCard] = [
             pattern_card(pattern, graph, ref, redact_names=self._redact_names)
             for ref, pattern in refs.items()
@@ -106,10 +107,10 @@ class ModelClassifier:
             self._problem(f"model call failed for {len(batch)} patterns: {_reason(exc)}")
             return {}, False
         _count_tokens(reply, usage)
-        return self._validated(reply, refs), True
+        return self._validated(reply, refs, graph), True
 
     def _validated(
-        self, reply: AIMessage, refs: dict[str, SpanPattern]
+        self, reply: AIMessage, refs: dict[str, SpanPattern], graph: Mapping[int, SpanPattern]
     ) -> dict[int, dict[str, str]]:
         content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
         try:
@@ -124,10 +125,12 @@ class ModelClassifier:
         found: dict[int, dict[str, str]] = {}
         for item in items:
             answer = _as_answer(item)
-            if answer is None or answer.get("ref") not in refs:
+            if answer is None or str(answer.get("ref")) not in refs:
                 continue
             pattern = refs[str(answer["ref"])]
             fields = {field: answer[field] for field in ANSWER_FIELDS}
+            if isinstance(fields["description"], str) and fields["description"].strip():
+                fields["description"] = with_facts(fields["description"], pattern, graph)
             try:
                 valid = Classification.model_validate({**fields, "source": Source.MODEL})
             except ValidationError as exc:

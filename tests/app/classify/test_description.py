@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.classify.description import with_facts
 from app.classify.figures import duration_text
 from app.classify.offline import classify_all_offline, classify_offline
 from app.classify.verdict import MAX_TEXT_LENGTH, Source
@@ -58,6 +59,15 @@ def test_a_client_call_names_its_caller_target_and_numbers(
         "payment calls POST api.stripe.com/v1/charges for PaymentController.charge. "
         f"About 100 calls/h, p95 {p95}, 3.0% errors, mostly 402."
     )
+    # A model says what the call is for; the facts follow it, computed, not restated.
+    graph = {p.id: p for p in patterns.values()}
+    assert with_facts("charges the customer's card for an order", charge, graph) == (
+        f"Charges the customer's card for an order. {description}"
+    )
+    long_purpose = "word " * 70
+    assert with_facts(long_purpose, charge, graph).startswith("Word word")
+    assert len(with_facts(long_purpose, charge, graph)) <= MAX_TEXT_LENGTH
+    assert len(with_facts("x" * 200, charge, graph)) <= MAX_TEXT_LENGTH
 
 
 def test_a_server_names_its_callers_and_what_it_calls(

@@ -86,7 +86,7 @@ def completion(
 def item(ref: str, call: int = 1) -> dict[str, str]:
     return {
         "ref": ref,
-        "name": f"model_named_{ref}_call_{call}",
+        "name": f"model_named_p{ref}_call_{call}",
         "description": f"What the model says of {ref}.",
         "category": "internal",
         "verdict": "keep",
@@ -97,7 +97,7 @@ def item(ref: str, call: int = 1) -> dict[str, str]:
 def refs_of(request: httpx.Request) -> list[str]:
     body = json.loads(request.content)
     user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    return re.findall(r"^(p\d+) ", user, flags=re.MULTILINE)
+    return re.findall(r"^(\d+) ", user, flags=re.MULTILINE)
 
 
 class FakeModel:
@@ -115,7 +115,7 @@ class FakeModel:
 
 def good(refs: list[str], call: int) -> httpx.Response:
     """Items as the prompt asks for them: arrays in ``ARRAY_ORDER`` (objects work too)."""
-    rows = [[item(ref, call)[field] for field in ARRAY_ORDER] for ref in refs]
+    rows = [[int(ref), *(item(ref, call)[f] for f in ARRAY_ORDER[1:])] for ref in refs]
     return completion(json.dumps({"patterns": rows}))
 
 
@@ -146,7 +146,7 @@ def test_malformed_json_is_asked_again_once(
     store: PatternStore, no_network: respx.MockRouter
 ) -> None:
     def answer(refs: list[str], call: int) -> httpx.Response:
-        return completion('{"patterns": [{"ref": "p1", ') if call == 1 else good(refs, call)
+        return completion('{"patterns": [{"ref": 1, ') if call == 1 else good(refs, call)
 
     model = FakeModel(no_network, answer)
     report = classify_patterns(store, model=classifier(batch_size=500))
@@ -171,7 +171,7 @@ def test_missing_and_invalid_items_are_retried_alone_then_fall_back_offline(
     instance = classifier(batch_size=500)
     report = classify_patterns(store, model=instance)
     assert len(model.requests) == 2
-    assert refs_of(model.requests[1]) == ["p1", "p2", "p3"]  # the three, renumbered
+    assert refs_of(model.requests[1]) == ["1", "2", "3"]  # the three, renumbered
     assert report.usage.fallbacks == 1
     live = [p for p in store.load() if p.stats.count]
     sources = [c.classification.source for c in ClassificationStore(store).current(live).values()]
@@ -186,7 +186,7 @@ def test_missing_and_invalid_items_are_retried_alone_then_fall_back_offline(
 
     # the pattern that fell back is asked for again next time; the others come from the cache
     classify_patterns(store, model=classifier(batch_size=500))
-    assert refs_of(model.requests[-1]) == ["p1"]
+    assert refs_of(model.requests[-1]) == ["1"]
 
 
 def test_a_rate_limit_then_success_is_retried_by_the_client(
@@ -292,4 +292,4 @@ def test_the_rendered_prompt_matches_its_snapshot(store: PatternStore) -> None:
         snapshot.write_text(rendered)
         pytest.fail(f"wrote {snapshot.name}: read it, and run again")
     assert rendered == snapshot.read_text(), "prompt changed: delete the snapshot to accept"
-    assert list(refs) == ["p1", "p2", "p3", "p4"]
+    assert list(refs) == ["1", "2", "3", "4"]

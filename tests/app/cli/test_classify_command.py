@@ -60,11 +60,11 @@ def test_classify_with_a_model_reports_tokens_and_the_second_run_costs_none(
 
     def answer(request: httpx.Request) -> httpx.Response:
         user = json.loads(request.content)["messages"][1]["content"]
-        refs = re.findall(r"^(p\d+) (\S+) (\S+):", user, flags=re.MULTILINE)
+        refs = re.findall(r"^(\d+) (\S+) (\S+):", user, flags=re.MULTILINE)
         items = [
             {
                 "ref": ref,
-                "name": f"{service}_{kind}_{ref}_{len(user)}",
+                "name": f"{service}_{kind}_p{ref}_{len(user)}",
                 "description": f"{service} does something ({kind}).",
                 "category": "internal",
                 "verdict": "keep",
