@@ -14,6 +14,7 @@ import httpx
 from pydantic import SecretStr
 
 from app.settings import Settings
+from app.telemetry.tempo_errors import ErrorCountingTransport
 from connectors.tempo import TempoClient
 from connectors.tempo_retry import RetryPolicy
 
@@ -65,7 +66,9 @@ def build_tempo_client(
         timeout=httpx.Timeout(
             settings.tempo_read_timeout_s, connect=settings.tempo_connect_timeout_s
         ),
-        transport=transport,
+        transport=ErrorCountingTransport(
+            transport or httpx.AsyncHTTPTransport(verify=tls_context())
+        ),
     )
     return TempoClient(
         http,

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
         description="An OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp server, LM Studio.",
     )
     model_name: str = "gpt-4o-mini"
+    model_usd_per_million_prompt_tokens: float = Field(
+        default=0.15, ge=0, description="For cost estimates; 0 for a server of your own."
+    )
+    model_usd_per_million_completion_tokens: float = Field(default=0.60, ge=0)
     model_timeout_s: float = 60.0
     model_max_retries: int = 2
     embedding_model: str | None = Field(
@@ -145,6 +149,35 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=16 * 1024 * 1024, description="Largest request body, after gzip decompression."
     )
+    api_max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="Largest body of API requests other than OTLP."
+    )
+    auth_required: bool = Field(
+        default=False,
+        description="Require a token on every route even on loopback (behind a reverse proxy).",
+    )
+    allow_open: bool = Field(
+        default=False,
+        description="Serve without tokens on an address other than loopback. Never needed "
+        "behind a proxy on loopback; only for a network you trust entirely.",
+    )
+    chat_requests_per_minute: int = Field(
+        default=30, ge=1, description="Questions one token (or one address, when open) may ask."
+    )
+    model_max_concurrency: int = Field(
+        default=4, ge=1, description="Model calls in flight at once; more wait in a queue."
+    )
+    model_max_queue: int = Field(
+        default=16, ge=0, description="Model calls that may wait; beyond it, answers are 429."
+    )
+
+    @property
+    def model_prices(self) -> tuple[float, float]:
+        """US dollars per million prompt and completion tokens."""
+        return (
+            self.model_usd_per_million_prompt_tokens,
+            self.model_usd_per_million_completion_tokens,
+        )
 
     @property
     def model_configured(self) -> bool:

@@ -18,6 +18,7 @@ from app.chat.service import ChatService, GrafanaLinks
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
 from app.facts.live import live_source
+from app.model_gate import ModelGate
 from app.settings import Settings
 
 DEFAULT_TENANT = "default"
@@ -57,6 +58,7 @@ class ChatServices:
         self._opening = threading.Lock()
         self._grafana = GrafanaLinks.from_settings(settings)
         self._answerer = answerer_from_settings(settings)
+        self.gate = ModelGate(settings.model_max_concurrency, settings.model_max_queue)
 
     def for_tenant(self, tenant: str = DEFAULT_TENANT) -> ChatService:
         with self._opening:
@@ -71,6 +73,7 @@ class ChatServices:
                     answerer=self._answerer,
                     retrieve=retriever(self._settings, store, tenant),
                     live=live_source(self._settings),
+                    gate=self.gate,
                 )
                 self._services[tenant] = service
             return service

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
+from app.api.health import health_router
+from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
 from app.api.patterns_api import patterns_router
 from app.api.traces_api import traces_router
+from app.auth.tokens import TokenStore, auth_store_path
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
+from app.model_gate import Overloaded
 from app.settings import Settings
+from app.telemetry.http_metrics import RequestMetrics
+from app.telemetry.metrics import MODEL_REFUSED
 from app.tenancy import ChatServices
 
 
@@ -29,12 +38,46 @@ def status_document(settings: Settings) -> dict[str, object]:
     return {"mode": "model", "model": settings.model_name, "endpoint": endpoint}
 
 
-def create_app(settings: Settings, pipeline: SpanPipeline, summary: IngestSummary) -> FastAPI:
+def create_app(
+    settings: Settings,
+    pipeline: SpanPipeline,
+    summary: IngestSummary,
+    *,
+    tokens: TokenStore | None = None,
+) -> FastAPI:
+    """The whole server. Tokens are required when ``settings.host`` is not loopback (unless
+    ``allow_open``) or ``auth_required`` is set; ``tokens`` defaults to the data dir's."""
     app = FastAPI(
         title="Spanwise",
         summary="Span patterns from OpenTelemetry traces, and answers about them.",
         version="0.1.0",
     )
+    token_store = tokens or TokenStore(auth_store_path(settings.data_dir))
+    required = tokens_required(
+        settings.host, auth_required=settings.auth_required, allow_open=settings.allow_open
+    )
+    # Added innermost first: metrics see every answer, authentication runs before limits.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
+    app.add_middleware(QuestionRateLimit, per_minute=settings.chat_requests_per_minute)
+    app.add_middleware(Authentication, tokens=token_store, required=required)
+    app.add_middleware(RequestMetrics)
+    app.state.tokens = token_store
+    app.state.tokens_required = required
+    app.include_router(health_router(settings))
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:
+        MODEL_REFUSED.inc()
+        return JSONResponse(
+            {"detail": f"busy: {exc}; ask again in {exc.retry_after_s} s"},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+
+    @app.get("/metrics", tags=["status"], summary="Prometheus metrics of this Spanwise")
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
     chat_services = ChatServices(settings)
     app.state.chat_services = chat_services
     app.include_router(otlp_router(pipeline, settings.max_request_bytes))

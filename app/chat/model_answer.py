@@ -17,14 +17,19 @@ from app.chat.conversations import Turn
 from app.factory import build_chat_model
 from app.redact import redact_attributes
 from app.settings import Settings
+from app.telemetry.metrics import record_model_call
+from app.telemetry.tracing import model_call_span, record_usage
 from prompts import prompt_environment, template_version
 
 TEMPLATE = "answer.j2"
 
 
 class ModelAnswerer:
-    def __init__(self, chat_model: BaseChatModel, *, model: str) -> None:
+    def __init__(
+        self, chat_model: BaseChatModel, *, model: str, prices: tuple[float, float] = (0.0, 0.0)
+    ) -> None:
         self.model = model
+        self._prices = prices
         self.prompt_version = template_version(TEMPLATE)
         self._chat = chat_model
         self._template = prompt_environment().get_template(TEMPLATE)
@@ -56,12 +61,19 @@ class ModelAnswerer:
         unresolved: Sequence[str],
     ) -> str:
         system, user = self.render(question, history, facts, unresolved)
-        reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
-        if isinstance(reply, AIMessage) and reply.usage_metadata:
-            self.last_usage = {
-                "prompt_tokens": int(reply.usage_metadata.get("input_tokens", 0)),
-                "completion_tokens": int(reply.usage_metadata.get("output_tokens", 0)),
-            }
+        with model_call_span("chat", self.model, "answer") as span:
+            try:
+                reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
+            except Exception:
+                record_model_call("answer", "error")
+                raise
+            prompt = completion = 0
+            if isinstance(reply, AIMessage) and reply.usage_metadata:
+                prompt = int(reply.usage_metadata.get("input_tokens", 0))
+                completion = int(reply.usage_metadata.get("output_tokens", 0))
+                self.last_usage = {"prompt_tokens": prompt, "completion_tokens": completion}
+            record_usage(span, prompt, completion)
+            record_model_call("answer", "ok", prompt, completion, usd_per_million=self._prices)
         content = reply.content if isinstance(reply.content, str) else str(reply.content)
         if not content.strip():
             raise ValueError("the model answered with nothing")
@@ -73,5 +85,7 @@ def answerer_from_settings(settings: Settings, *, model: str | None = None) -> M
     if not settings.model_configured:
         return None
     return ModelAnswerer(
-        build_chat_model(settings, model=model), model=model or settings.model_name
+        build_chat_model(settings, model=model),
+        model=model or settings.model_name,
+        prices=settings.model_prices,
     )

@@ -12,10 +12,11 @@ answer carries its citations and the facts it used.
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.chat.conversations import Conversations
+from app.chat.conversations import Conversations, Turn
 from app.chat.index import Retriever
 from app.chat.lexical import find_by_words
 from app.chat.mentions import MentionIndex, find_mentions
@@ -28,6 +29,7 @@ from app.discovery.store import PatternStore
 from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import pattern_facts
 from app.facts.render import answer_text
+from app.model_gate import ModelGate
 from app.settings import Settings
 
 MAX_PATTERNS = 3
@@ -98,6 +100,7 @@ class ChatService:
         answerer: ModelAnswerer | None = None,
         retrieve: Retriever | None = None,
         live: LiveSource | None = None,
+        gate: ModelGate | None = None,
     ) -> None:
         self._store = store
         self._lock = threading.Lock()
@@ -106,6 +109,7 @@ class ChatService:
         self._answerer = answerer
         self._retrieve = retrieve
         self._live = live
+        self._gate = gate
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
 
@@ -135,10 +139,29 @@ class ChatService:
         return [graph[i].name for i in hits if i in graph and graph[i].merged_into is None]
 
     def ask(self, question: str, conversation_id: str | None = None) -> ChatAnswer:
+        """The answer; ``Overloaded`` when the model gate refuses the call."""
+        # The facts are computed one question at a time (they share the cached snapshot);
+        # the model call, which takes seconds, runs outside the lock.
         with self._lock:
-            return self._ask(question, conversation_id)
+            answer, history, unresolved, cited = self._facts(question, conversation_id)
+        if self._answerer is not None and (answer.facts or unresolved):
+            with self._gate.slot() if self._gate is not None else nullcontext():
+                try:
+                    answer.answer = self._answerer.answer(
+                        question, history, answer.facts, unresolved
+                    )
+                    answer.mode = "model"
+                except Exception as exc:  # the facts still answer; say why the model did not
+                    answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
+        with self._lock:
+            self._conversations.add(answer.conversation_id, question, answer.answer, cited)
+        return answer
 
-    def _ask(self, question: str, conversation_id: str | None) -> ChatAnswer:
+    def _facts(
+        self, question: str, conversation_id: str | None
+    ) -> tuple[ChatAnswer, list[Turn], list[str], list[int]]:
+        """The answer written from the facts, the conversation so far, the mentions that
+        did not resolve, and the ids of the patterns cited."""
         conversation_id = conversation_id or Conversations.new_id()
         snapshot = self._snapshot()
         graph, live, descriptions = snapshot.graph, snapshot.live, snapshot.descriptions
@@ -201,16 +224,7 @@ class ChatService:
                 "(`spanwise patterns list` shows them), or name a service."
             )
         answer.answer = "\n\n".join(parts)
-        if self._answerer is not None and (answer.facts or unresolved):
-            try:
-                answer.answer = self._answerer.answer(question, history, answer.facts, unresolved)
-                answer.mode = "model"
-            except Exception as exc:  # the facts still answer; say why the model did not
-                answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
-        self._conversations.add(
-            conversation_id, question, answer.answer, [p.id for p in chosen[:MAX_PATTERNS]]
-        )
-        return answer
+        return answer, history, unresolved, [p.id for p in chosen]
 
 
 def _did_you_mean(name: str, suggestions: list[str]) -> str:

@@ -22,4 +22,5 @@ def model_classifier(
         batch_size=settings.classify_batch_size,
         examples=CorrectionExamples(ClassificationStore(store), store.load(sketches=False)),
         redact_names=settings.redact_attribute_names,
+        prices=settings.model_prices,
     )

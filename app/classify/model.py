@@ -25,6 +25,8 @@ from app.classify.run import Progress
 from app.classify.store import Usage
 from app.classify.verdict import Category, Classification, Source
 from app.discovery.patterns import SpanPattern
+from app.telemetry.metrics import record_model_call
+from app.telemetry.tracing import model_call_span, record_usage
 from prompts import prompt_environment, template_version
 
 TEMPLATE = "classify_patterns.j2"
@@ -43,8 +45,10 @@ class ModelClassifier:
         batch_size: int = 40,
         examples: Examples | None = None,
         redact_names: Sequence[str] = (),
+        prices: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.model = model
+        self._prices = prices
         self.prompt_version = template_version(TEMPLATE)
         # JSON mode: OpenAI and the compatible servers (vLLM, Ollama, llama.cpp) accept it.
         self._chat = chat_model.bind(response_format={"type": "json_object"})
@@ -101,12 +105,16 @@ class ModelClassifier:
         """Valid answers by pattern id, and whether the model answered at all."""
         system, user, refs = self.render(batch, graph)
         usage.calls += 1
-        try:
-            reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
-        except Exception as exc:  # any client or server failure: this batch falls back
-            self._problem(f"model call failed for {len(batch)} patterns: {_reason(exc)}")
-            return {}, False
-        _count_tokens(reply, usage)
+        with model_call_span("chat", self.model, "classify") as span:
+            try:
+                reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
+            except Exception as exc:  # any client or server failure: this batch falls back
+                self._problem(f"model call failed for {len(batch)} patterns: {_reason(exc)}")
+                record_model_call("classify", "error")
+                return {}, False
+            prompt, completion = _count_tokens(reply, usage)
+            record_usage(span, prompt, completion)
+            record_model_call("classify", "ok", prompt, completion, usd_per_million=self._prices)
         return self._validated(reply, refs, graph), True
 
     def _validated(
@@ -163,11 +171,15 @@ def _as_answer(item: object) -> dict[str, object] | None:
     return None
 
 
-def _count_tokens(reply: AIMessage, usage: Usage) -> None:
+def _count_tokens(reply: AIMessage, usage: Usage) -> tuple[int, int]:
+    """The reply's prompt and completion tokens, added to ``usage``."""
     metadata = reply.usage_metadata
-    if metadata:
-        usage.prompt_tokens += int(metadata.get("input_tokens", 0))
-        usage.completion_tokens += int(metadata.get("output_tokens", 0))
+    if not metadata:
+        return 0, 0
+    prompt, completion = int(metadata.get("input_tokens", 0)), int(metadata.get("output_tokens", 0))
+    usage.prompt_tokens += prompt
+    usage.completion_tokens += completion
+    return prompt, completion
 
 
 def _without_fences(content: str) -> str:

@@ -15,6 +15,7 @@ from app.cli.patterns_commands import patterns_app
 from app.cli.serve_command import serve
 from app.cli.state import CliState
 from app.cli.tempo_commands import tempo_app
+from app.cli.tokens_commands import tokens_app
 from app.settings import load_settings
 
 cli = typer.Typer(
@@ -58,6 +59,7 @@ cli.command()(discover)
 cli.command()(classify)
 cli.command()(chat)
 cli.add_typer(patterns_app, name="patterns")
+cli.add_typer(tokens_app, name="tokens")
 cli.add_typer(tempo_app, name="tempo")
 
 

@@ -1,30 +1,67 @@
-"""``spanwise serve``: the API and the OTLP/HTTP receiver."""
+"""``spanwise serve``: the API, the web page and the OTLP/HTTP receiver."""
 
 from __future__ import annotations
 
 import typer
 import uvicorn
 
+from app.api.authentication import is_loopback, tokens_required
 from app.api.server import create_app
+from app.auth.tokens import TokenStore, auth_store_path
 from app.cli.state import cli_state
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
+from app.telemetry.tracing import configure_tracing
 
 
 def serve(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="Address to bind [default 127.0.0.1]."),
     port: int | None = typer.Option(None, help="Port to listen on [default 8765]."),
+    allow_open: bool = typer.Option(
+        False,
+        "--allow-open",
+        help="Serve without tokens on an address other than loopback: only on a network you "
+        "trust entirely [env SPANWISE_ALLOW_OPEN].",
+    ),
 ) -> None:
-    """Start the Spanwise API and OTLP/HTTP receiver (POST /v1/traces)."""
+    """Start the Spanwise API, web page and OTLP/HTTP receiver (POST /v1/traces).
+
+    On loopback it runs open; bound to any other address every route needs a token
+    (`spanwise tokens create`), unless --allow-open says otherwise.
+    """
     state = cli_state(ctx)
-    settings = state.settings
-    bind_host = host or settings.host
-    bind_port = port or settings.port
-    summary = IngestSummary()
-    app = create_app(settings, SpanPipeline([summary]), summary)
-    state.console.print(
-        f"Spanwise listening on http://{bind_host}:{bind_port} "
-        f"(OTLP/HTTP: POST http://{bind_host}:{bind_port}/v1/traces; API docs: /docs)"
+    settings = state.settings.model_copy(
+        update={
+            "host": host or state.settings.host,
+            "port": port or state.settings.port,
+            "allow_open": allow_open or state.settings.allow_open,
+        }
     )
-    uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
+    tokens = TokenStore(auth_store_path(settings.data_dir))
+    required = tokens_required(
+        settings.host, auth_required=settings.auth_required, allow_open=settings.allow_open
+    )
+    if required and tokens.active_count() == 0:
+        state.err_console.print(
+            f"[red]error:[/] bound to {settings.host}, every route needs a token, and there is "
+            "none yet. Make one first: `spanwise tokens create --tenant default --role write`"
+            " (or bind 127.0.0.1)."
+        )
+        raise typer.Exit(2)
+    if not required and not is_loopback(settings.host):
+        state.err_console.print(
+            f"[yellow]warning:[/] serving {settings.host} without tokens (--allow-open): "
+            "anyone who can reach it can read patterns, ask, and correct."
+        )
+    if configure_tracing():
+        state.console.print("Exporting Spanwise's own traces over OTLP (OTEL_EXPORTER_OTLP_*).")
+    summary = IngestSummary()
+    app = create_app(settings, SpanPipeline([summary]), summary, tokens=tokens)
+    where = f"http://{settings.host}:{settings.port}"
+    access = "tokens required" if required else "open: no tokens needed on loopback"
+    state.console.print(
+        f"Spanwise listening on {where} ({access}; web page: {where}/; "
+        f"OTLP/HTTP: POST {where}/v1/traces; API docs: {where}/docs)"
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")

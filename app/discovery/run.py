@@ -18,6 +18,8 @@ from app.discovery.overrides import OverriddenNormalizer, split_keys
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.sample import Fault, SampleConfig, generate_traces
+from app.telemetry.metrics import DISCOVERY_SPANS, DISCOVERY_SPANS_PER_SECOND, PATTERNS
+from app.telemetry.tracing import tracer
 from connectors.otlp_files import read_otlp_file
 from connectors.spans import Span
 
@@ -70,14 +72,21 @@ class DiscoveryRun:
         self._started = time.perf_counter()
 
     def accept(self, spans: Sequence[Span]) -> None:
-        self.clusterer.accept(spans)
+        with tracer().start_as_current_span("discovery.cluster") as span:
+            span.set_attribute("spanwise.spans", len(spans))
+            self.clusterer.accept(spans)
         self.report.spans += len(spans)
+        DISCOVERY_SPANS.inc(len(spans))
 
     def finish(self) -> RunReport:
-        self.store.save(self.clusterer.patterns)
-        self.store.record_run(self.source, self.report.spans)
+        with tracer().start_as_current_span("discovery.save") as span:
+            self.store.save(self.clusterer.patterns)
+            self.store.record_run(self.source, self.report.spans)
+            span.set_attribute("spanwise.patterns", len(self.clusterer.patterns))
         self.report.seconds = time.perf_counter() - self._started
         self.report.patterns_after = len(self.clusterer.patterns)
+        DISCOVERY_SPANS_PER_SECOND.set(self.report.spans_per_s)
+        PATTERNS.set(self.report.patterns_after)
         return self.report
 
     @property

@@ -1,0 +1,1 @@
+"""Spanwise's own telemetry: Prometheus metrics and OpenTelemetry traces of its work."""
