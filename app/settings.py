@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     tempo_tenant: str | None = Field(
         default=None, description="X-Scope-OrgID; 'a|b' queries several tenants at once."
     )
+    tempo_tenants: dict[str, str] = Field(
+        default_factory=dict,
+        description="Spanwise tenant -> its X-Scope-OrgID in Tempo, where the names differ; "
+        "unmapped tenants use their own name, the default tenant tempo_tenant.",
+    )
     tempo_token: SecretStr | None = Field(default=None, description="Bearer token for Tempo.")
     tempo_username: str | None = None
     tempo_password: SecretStr | None = None

@@ -45,6 +45,14 @@ def tenant_store_path(settings: Settings, tenant: str) -> Path:
     return pattern_store_path(tenant_data_dir(settings, tenant))
 
 
+def tenant_settings(settings: Settings, tenant: str) -> Settings:
+    """The settings as a tenant sees them: Tempo's ``X-Scope-OrgID`` is the tenant's own."""
+    if check_tenant(tenant) == DEFAULT_TENANT:
+        return settings
+    org_id = settings.tempo_tenants.get(tenant, tenant)
+    return settings.model_copy(update={"tempo_tenant": org_id})
+
+
 class ChatServices:
     """One ``ChatService`` per tenant in this process, built on first use.
 
@@ -72,7 +80,7 @@ class ChatServices:
                     grafana=self._grafana,
                     answerer=self._answerer,
                     retrieve=retriever(self._settings, store, tenant),
-                    live=live_source(self._settings),
+                    live=live_source(tenant_settings(self._settings, tenant)),
                     gate=self.gate,
                 )
                 self._services[tenant] = service

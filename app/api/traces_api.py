@@ -18,7 +18,7 @@ from app.discovery.documents import sample_document
 from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
 from app.settings import Settings
-from app.tenancy import tenant_store_path
+from app.tenancy import tenant_settings, tenant_store_path
 from connectors.tempo_errors import TempoError, TraceNotFound
 
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -44,7 +44,7 @@ def traces_router(settings: Settings) -> APIRouter:
                 if not spans:
                     raise HTTPException(404, f"no stored sample span of trace {wanted}")
                 return {"trace_id": wanted, "source": "samples", "spans": spans}
-        return await _from_tempo(settings, wanted)
+        return await _from_tempo(tenant_settings(settings, tenant), wanted)
 
     return router
 

@@ -14,6 +14,7 @@ from app.cli.state import CliState, cli_state, pattern_store_with_patterns
 from app.discovery.store import PatternStore
 from app.facts.live import live_source
 from app.settings import Settings
+from app.tenancy import DEFAULT_TENANT
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q"})
 SHOWN_QUERY_CHARS = 400
@@ -35,7 +36,7 @@ def chat(
     """Ask about span patterns; answers state the computed facts and cite their patterns."""
     state = cli_state(ctx)
     store = pattern_store_with_patterns(state)
-    service = chat_service(state.settings, store, model=model)
+    service = chat_service(state.settings, store, model=model, tenant=state.tenant)
     if question is not None:
         answer = service.ask(question, conversation)
         if as_json:
@@ -46,12 +47,14 @@ def chat(
     chat_loop(state, service, conversation=conversation)
 
 
-def chat_service(settings: Settings, store: PatternStore, *, model: str | None) -> ChatService:
+def chat_service(
+    settings: Settings, store: PatternStore, *, model: str | None, tenant: str = DEFAULT_TENANT
+) -> ChatService:
     return ChatService(
         store,
         grafana=GrafanaLinks.from_settings(settings),
         answerer=answerer_from_settings(settings, model=model),
-        retrieve=retriever(settings, store),
+        retrieve=retriever(settings, store, tenant),
         live=live_source(settings),
     )
 

@@ -39,7 +39,7 @@ def index_and_report(state: CliState, store: PatternStore) -> None:
 
     try:
         with state.console.status("embedding pattern descriptions for retrieval"):
-            report = sync_index(state.settings, store)
+            report = sync_index(state.settings, store, state.tenant)
     except Exception as exc:  # the index only helps chat find patterns by meaning
         state.err_console.print(
             f"[yellow]retrieval index not updated:[/] {type(exc).__name__}: {exc}; chat still "

@@ -24,7 +24,6 @@ from app.discovery.run import (
     RunReport,
     file_batches,
     files_source,
-    pattern_store_path,
     sample_batches,
     sample_source,
 )
@@ -88,7 +87,7 @@ def discover(
             "choose one source: --sample, --file FILE, or a Tempo window "
             "(--since 2h, or --start/--end, with --tempo URL)",
         )
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     run = DiscoveryRun(store, normalize)
     problems: list[str] = []
     plan: SamplePlan | None = None

@@ -17,6 +17,7 @@ from app.cli.state import CliState
 from app.cli.tempo_commands import tempo_app
 from app.cli.tokens_commands import tokens_app
 from app.settings import load_settings
+from app.tenancy import DEFAULT_TENANT, check_tenant
 
 cli = typer.Typer(
     name="spanwise",
@@ -38,7 +39,10 @@ def spanwise(
         help="Grafana Tempo URL, e.g. http://localhost:3200 [env SPANWISE_TEMPO_URL].",
     ),
     tenant: str | None = typer.Option(
-        None, "--tenant", help="Tempo tenant (X-Scope-OrgID) [env SPANWISE_TEMPO_TENANT]."
+        None,
+        "--tenant",
+        help="Tenant: whose patterns to work on, and Tempo's X-Scope-OrgID; 'a|b' queries "
+        "several Tempo tenants for the default one [env SPANWISE_TEMPO_TENANT].",
     ),
     config: Path | None = typer.Option(
         None, "--config", envvar="SPANWISE_CONFIG", help="A TOML file of settings."
@@ -50,7 +54,23 @@ def spanwise(
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/] {exc}. Pass an existing file to --config.")
         raise typer.Exit(2) from exc
-    ctx.obj = CliState(settings=settings, console=Console(), err_console=err_console)
+    ctx.obj = CliState(
+        settings=settings,
+        console=Console(),
+        err_console=err_console,
+        tenant=_spanwise_tenant(tenant, err_console),
+    )
+
+
+def _spanwise_tenant(tenant: str | None, err_console: Console) -> str:
+    """The tenant ``--tenant`` names; several Tempo tenants (``a|b``) read into the default."""
+    if tenant is None or "|" in tenant:
+        return DEFAULT_TENANT
+    try:
+        return check_tenant(tenant)
+    except ValueError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
 
 
 cli.command()(demo)

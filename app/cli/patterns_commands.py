@@ -28,7 +28,7 @@ from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
 from app.discovery.rederive import Applied, add_placeholder, merge, split
-from app.discovery.run import describe_source, pattern_store_path, replay_batches
+from app.discovery.run import describe_source, replay_batches
 from app.discovery.store import PatternStore
 
 patterns_app = typer.Typer(
@@ -44,7 +44,7 @@ def list_patterns(
 ) -> None:
     """List the patterns, busiest first within each service."""
     state = cli_state(ctx)
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     patterns = store.load(timelines=False)
     if not patterns:
         state.err_console.print(
@@ -167,7 +167,7 @@ def _apply(
 ) -> None:
     """Load, apply one override, save it with the re-derived patterns in one transaction."""
     state = cli_state(ctx)
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     patterns = store.load()
     if not patterns:
         state.err_console.print("no patterns yet: run `spanwise discover` first")
@@ -248,7 +248,7 @@ def placeholder_rule(
 def list_overrides(ctx: typer.Context) -> None:
     """The overrides made so far, oldest first, with who made them and when."""
     state = cli_state(ctx)
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     stored = store.overrides()
     if not stored:
         state.console.print("no overrides yet")
@@ -270,7 +270,7 @@ def _fail(state: CliState, message: str) -> NoReturn:
 def _classification_store(
     state: CliState,
 ) -> Iterator[tuple[ClassificationStore, list[SpanPattern]]]:
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     try:
         patterns = store.load(timelines=False)
         if not patterns:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
 from app.settings import Settings
+from app.tenancy import DEFAULT_TENANT, tenant_store_path
 
 
 @dataclass
@@ -17,6 +18,14 @@ class CliState:
     settings: Settings
     console: Console
     err_console: Console
+    tenant: str = DEFAULT_TENANT
+    """The Spanwise tenant whose patterns the command works on (``--tenant``)."""
+
+    @property
+    def store_path(self) -> Path:
+        path = tenant_store_path(self.settings, self.tenant)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
 
 
 def cli_state(ctx: typer.Context) -> CliState:
@@ -32,7 +41,7 @@ NO_PATTERNS = "no patterns yet: run `spanwise discover --sample` (or --file, or 
 
 def pattern_store_with_patterns(state: CliState) -> PatternStore:
     """The data directory's pattern store; exits with what to do when it holds none."""
-    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    store = PatternStore(state.store_path)
     if store.count() == 0:
         state.err_console.print(NO_PATTERNS)
         raise typer.Exit(1)
