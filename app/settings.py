@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     chat_requests_per_minute: int = Field(
         default=30, ge=1, description="Questions one token (or one address, when open) may ask."
     )
+    discovery_runs_per_hour: int = Field(
+        default=6, ge=1, description="Discovery runs one token may start through the API."
+    )
     model_max_concurrency: int = Field(
         default=4, ge=1, description="Model calls in flight at once; more wait in a queue."
     )

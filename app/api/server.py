@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
+from app.api.discovery_api import discovery_router
 from app.api.health import health_router
 from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
@@ -64,6 +65,7 @@ def create_app(
     app.state.tokens = token_store
     app.state.tokens_required = required
     app.include_router(health_router(settings))
+    app.include_router(discovery_router(settings))
 
     @app.exception_handler(Overloaded)
     async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:
