@@ -99,7 +99,10 @@ def pattern_card(
         matchers=_matchers(pattern),
         stats=stats_line(pattern),
         parents=_neighbours(pattern, pattern.parents, graph),
-        children=_neighbours(pattern, pattern.children, graph),
+        # A client's or producer's child is the same call seen by its receiver: no news.
+        children=""
+        if pattern.span_kind in ("client", "producer")
+        else _neighbours(pattern, pattern.children, graph),
         samples=_samples(pattern, redact_names),
     )
 
