@@ -103,6 +103,9 @@ class Settings(BaseSettings):
         "secret and personal ones (authorization, cookie, client.address...).",
     )
 
+    answer_token_budget: int = Field(
+        default=3000, ge=500, description="Prompt tokens a model's answer may use at most."
+    )
     chat_window_s: int = Field(
         default=3600, ge=60, description="With a Tempo: the window answers' live numbers cover."
     )

