@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from ddsketch import DDSketch
 
+from app.discovery.attribute_profile import MIN_SPANS, SLOW_QUANTILE, AttributeProfile
 from app.discovery.sketches import SKETCH_ACCURACY, add_durations_ms
 from app.discovery.timeline import Timeline
 from connectors.spans import Span, StatusCode
@@ -71,6 +72,10 @@ class PatternStats:
     errors: list[Span] = field(default_factory=list)
     timeline: Timeline = field(default_factory=Timeline)
     """Count, errors and durations per time bucket: the trend behind "since when?"."""
+    profile: AttributeProfile = field(default_factory=AttributeProfile)
+    """Attribute values among slow spans and all spans: what the slow ones share."""
+    _threshold: float | None = field(default=None, repr=False, compare=False)
+    _threshold_count: int = field(default=0, repr=False, compare=False)
 
     def add(self, span: Span, rng: random.Random) -> None:
         self.add_many((span,), rng)
@@ -84,6 +89,9 @@ class PatternStats:
         if not spans:
             return
         durations = [span.end_unix_nano - span.start_unix_nano for span in spans]
+        durations_ms = [max(d, 0) / 1e6 for d in durations]
+        if self.count >= MIN_SPANS:
+            self.profile.add(spans, durations_ms, self._slow_threshold_ms())
         self.count += len(spans)
         first = min(span.start_unix_nano for span in spans)
         if self.first_seen_unix_nano == 0 or first < self.first_seen_unix_nano:
@@ -92,7 +100,6 @@ class PatternStats:
             self.last_seen_unix_nano, max(span.end_unix_nano for span in spans)
         )
         self.max_duration_ns = max(self.max_duration_ns, max(durations))
-        durations_ms = [max(d, 0) / 1e6 for d in durations]
         add_durations_ms(self.durations_ms, durations_ms)
         self.timeline.add(
             [span.start_unix_nano // 1_000_000_000 for span in spans],
@@ -142,6 +149,17 @@ class PatternStats:
             elif duration > slowest[0][0]:
                 heapq.heapreplace(slowest, slow_entry(duration, span))
 
+    def _slow_threshold_ms(self) -> float:
+        """The percentile slow spans are measured against, as of before this batch.
+
+        Looked up in the sketch again only once the count has grown by a tenth: a lookup
+        walks the sketch's bins, and the percentile moves slowly.
+        """
+        if self._threshold is None or self.count >= self._threshold_count * 1.1:
+            self._threshold = self.quantile_ms(SLOW_QUANTILE)
+            self._threshold_count = self.count
+        return self._threshold
+
     def merge(self, other: PatternStats) -> None:
         """Add another pattern's statistics to these, as if its spans had come here.
 
@@ -161,6 +179,7 @@ class PatternStats:
         self.max_duration_ns = max(self.max_duration_ns, other.max_duration_ns)
         self.durations_ms.merge(other.durations_ms)
         self.timeline.merge(other.timeline)
+        self.profile.merge(other.profile)
         for code, amount in other.status_codes.items():
             count_bounded(self.status_codes, code, amount)
         for kind, amount in other.exception_types.items():

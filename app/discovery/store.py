@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from ddsketch import DDSketch
 
+from app.discovery.attribute_profile import AttributeProfile
 from app.discovery.operation import Family, FieldType, Matcher, MatchType
 from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
@@ -85,6 +86,8 @@ class _StoredStats(msgspec.Struct, array_like=True):
     timeline_width_s: int = BASE_WIDTH_S
     timeline: list[tuple[int, int, int, bytes]] = []
     """(bucket start, count, errors, sketch) per bucket; empty in stores written before."""
+    profile: tuple[int, int, dict[str, dict[str, tuple[int, int]]], list[str]] = (0, 0, {}, [])
+    """The attribute profile: profiled, profiled slow, counts by value, dropped attributes."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -313,6 +316,15 @@ def _encode_stats(stats: PatternStats) -> bytes:
                 (b.start_s, b.count, b.errors, encode_sketch(b.durations_ms))
                 for b in stats.timeline.ordered()
             ],
+            profile=(
+                stats.profile.profiled,
+                stats.profile.profiled_slow,
+                {
+                    key: {value: (seen, slow) for value, (seen, slow) in counts.items()}
+                    for key, counts in stats.profile.values.items()
+                },
+                sorted(stats.profile.dropped),
+            ),
         )
     )
 
@@ -341,4 +353,13 @@ def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) ->
         slowest=slowest,
         errors=stored.errors,
         timeline=timeline,
+        profile=AttributeProfile(
+            profiled=stored.profile[0],
+            profiled_slow=stored.profile[1],
+            values={
+                key: {value: [seen, slow] for value, (seen, slow) in counts.items()}
+                for key, counts in stored.profile[2].items()
+            },
+            dropped=set(stored.profile[3]),
+        ),
     )

@@ -11,10 +11,12 @@ slow down spent the extra time itself. Every fact says where it came from.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from app.discovery.attribute_profile import Skew
 from app.discovery.patterns import SpanPattern
 from app.facts.trend import SlowPeriod, slow_periods, window_medians
+from app.redact import redact_value
 
 TOP = 3
 NEIGHBOURS_SHOWN = 8
@@ -88,6 +90,8 @@ class PatternFacts:
     callers: list[Neighbour]
     callees: list[Neighbour]
     slow: list[SlowCause] = field(default_factory=list)
+    slow_attributes: list[Skew] = field(default_factory=list)
+    """Attribute values far more common among its slowest spans (BubbleUp)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -144,6 +148,16 @@ class PatternFacts:
                 }
                 for cause in self.slow
             ],
+            "slow_attributes": [
+                {
+                    "attribute": skew.attribute,
+                    "value": skew.value,
+                    "share_of_slow_spans": round(skew.slow_share, 3),
+                    "share_of_all_spans": round(skew.overall_share, 3),
+                    "slow_spans": skew.slow_spans,
+                }
+                for skew in self.slow_attributes
+            ],
         }
 
 
@@ -178,6 +192,10 @@ def pattern_facts(
         callers=_neighbours(pattern.parents, graph),
         callees=_neighbours(pattern.children, graph),
         slow=[_cause(pattern, period, graph) for period in slow_periods(stats.timeline)],
+        slow_attributes=[
+            replace(skew, value=str(redact_value(skew.attribute, skew.value)))
+            for skew in stats.profile.over_represented()
+        ],
     )
 
 

@@ -76,6 +76,15 @@ def _latency(facts: PatternFacts) -> str:
         lines.append("No period stands out: its median stayed within 2.5x of its usual one.")
     for cause in facts.slow:
         lines.append(_slow_period(cause))
+    if facts.slow_attributes:
+        shared = "; ".join(
+            f"{skew.attribute}={skew.value} on {skew.slow_share:.0%} of them against "
+            f"{skew.overall_share:.0%} of all its spans"
+            for skew in facts.slow_attributes
+        )
+        lines.append(
+            f"What its slow spans (slower than 90% of its spans before them) share: {shared}."
+        )
     if facts.slow_traces:
         slowest = ", ".join(f"{trace} ({_ms(ms)})" for trace, ms in facts.slow_traces)
         lines.append(f"Slowest traces: {slowest}.")
