@@ -15,15 +15,19 @@ from app.api.health import health_router
 from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
 from app.api.patterns_api import patterns_router
+from app.api.rederive_api import rederive_router
 from app.api.traces_api import traces_router
 from app.auth.tokens import TokenStore, auth_store_path
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.model_gate import Overloaded
 from app.settings import Settings
+from app.slack.router import slack_router
 from app.telemetry.http_metrics import RequestMetrics
 from app.telemetry.metrics import MODEL_REFUSED
 from app.tenancy import ChatServices
+from app.web import static_files, web_router
+from app.web.login import login_router
 
 
 def status_document(settings: Settings) -> dict[str, object]:
@@ -86,6 +90,13 @@ def create_app(
     app.include_router(patterns_router(settings))
     app.include_router(chat_router(chat_services))
     app.include_router(traces_router(settings))
+    app.include_router(rederive_router(settings))
+    app.include_router(web_router(settings))
+    app.include_router(
+        login_router(token_store, "model" if settings.model_configured else "offline")
+    )
+    app.mount("/static", static_files(), name="static")
+    app.include_router(slack_router(settings, chat_services))
 
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")
     def ingest_summary() -> dict[str, object]:

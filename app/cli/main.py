@@ -13,6 +13,7 @@ from app.cli.demo_command import demo
 from app.cli.discover_command import discover
 from app.cli.patterns_commands import patterns_app
 from app.cli.serve_command import serve
+from app.cli.slack_command import slack
 from app.cli.state import CliState
 from app.cli.tempo_commands import tempo_app
 from app.cli.tokens_commands import tokens_app
@@ -81,6 +82,7 @@ cli.command()(chat)
 cli.add_typer(patterns_app, name="patterns")
 cli.add_typer(tokens_app, name="tokens")
 cli.add_typer(tempo_app, name="tempo")
+cli.command()(slack)
 
 
 def main() -> None:

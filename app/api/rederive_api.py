@@ -1,0 +1,182 @@
+"""Split and merge patterns through the API, as ``spanwise patterns split`` and ``merge`` do.
+
+Both store an override that applies to every later discovery run, and re-derive the stored
+patterns now (``app.discovery.rederive``): a merge adds the statistics of the patterns it
+folds together, exactly, and the old names keep resolving to the pattern they went into; a
+split replays the recorded runs that can be read again (the sample system, OTLP files still
+on disk) and names those that cannot (Tempo windows, pushed spans), which the next
+discovery run over them fills in. Errors answer with a JSON ``detail``:
+
+- 404: no pattern has or had the name (``/api/patterns/{name}``'s answer, with close names).
+- 400: an override that cannot apply: a merge of patterns of different services or kinds
+  or recognised by different fields, a merge of a pattern into itself, a split by an
+  attribute the pattern is already split by or matched on.
+- 422: a body of the wrong shape.
+
+Each re-derivation reads every pattern and writes them back in one transaction; this
+process runs one at a time.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import ConfigDict, Field
+
+from app.api.patterns_api import (
+    MAX_AUTHOR_LENGTH,
+    ErrorOut,
+    PatternRow,
+    _Documented,
+    _resolved,
+)
+from app.api.tenant_dependency import request_tenant
+from app.classify.store import ClassificationStore
+from app.discovery.documents import pattern_row
+from app.discovery.normalize import normalize
+from app.discovery.overrides import OverrideError, describe
+from app.discovery.patterns import SpanPattern
+from app.discovery.rederive import Applied, merge, split
+from app.discovery.run import describe_source, replay_batches
+from app.discovery.store import PatternStore
+from app.settings import Settings
+from app.tenancy import tenant_store_path
+
+MAX_ATTRIBUTE_LENGTH = 255
+
+
+class SplitIn(_Documented):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    by: str = Field(min_length=1, max_length=MAX_ATTRIBUTE_LENGTH)
+    """The attribute whose values make the patterns, e.g. ``http.response.status_code``."""
+    resource: bool = False
+    """A resource attribute (``deployment.environment``) rather than a span attribute."""
+    author: str = Field("api", min_length=1, max_length=MAX_AUTHOR_LENGTH)
+
+
+class MergeIn(_Documented):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    into: str = Field(min_length=1, max_length=200)
+    """The pattern that stays; the one named in the path goes into it."""
+    author: str = Field("api", min_length=1, max_length=MAX_AUTHOR_LENGTH)
+
+
+class RederiveResult(_Documented):
+    override: str
+    """What was done, in words, as ``spanwise patterns overrides`` lists it."""
+    author: str
+    patterns: list[PatternRow]
+    """The live patterns it changed or made, as ``GET /api/patterns`` lists them."""
+    retired: list[str]
+    """Patterns it merged away or emptied; a merged pattern's name resolves to the one it
+    went into."""
+    replayed: list[str]
+    """The recorded runs a split read again."""
+    not_replayed: list[str]
+    """Recorded runs a split could not read again: the next discovery run over them adds
+    their spans."""
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No pattern has or had this name."},
+    400: {"model": ErrorOut, "description": "An override that cannot apply."},
+}
+
+
+def rederive_router(settings: Settings) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["patterns"])
+    one_at_a_time = threading.Lock()
+
+    def open_store(
+        tenant: Annotated[str, Depends(request_tenant)],
+    ) -> Iterator[ClassificationStore]:
+        path = tenant_store_path(settings, tenant)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = PatternStore(path)
+        try:
+            yield ClassificationStore(store)
+        finally:
+            store.close()
+
+    Store = Annotated[ClassificationStore, Depends(open_store)]
+
+    def apply(
+        store: ClassificationStore,
+        change: Callable[[list[SpanPattern]], Applied],
+        author: str,
+    ) -> RederiveResult:
+        with one_at_a_time:
+            patterns = store.patterns.load()
+            try:
+                applied = change(patterns)
+            except OverrideError as exc:
+                raise HTTPException(400, str(exc)) from exc
+            store.patterns.save_with_override(applied.patterns, applied.override, author)
+        changed = [p for p in applied.patterns if p.name in applied.changed]
+        live = [p for p in changed if p.merged_into is None and p.stats.count]
+        live_ids = {p.id for p in live}
+        current = store.current(live)
+        rows = []
+        for pattern in sorted(live, key=lambda p: -p.stats.count):
+            row = PatternRow.model_validate(pattern_row(pattern))
+            stored = current.get(pattern.id)
+            if stored is not None:
+                row.category = stored.classification.category
+                row.verdict = stored.classification.verdict
+                row.description = stored.classification.description
+            rows.append(row)
+        return RederiveResult(
+            override=describe(applied.override),
+            author=author,
+            patterns=rows,
+            retired=sorted(p.name for p in changed if p.id not in live_ids),
+            replayed=[describe_source(s) for s in applied.replayed],
+            not_replayed=[describe_source(s) for s in applied.not_replayed],
+        )
+
+    @router.post(
+        "/patterns/{name}/split",
+        status_code=201,
+        summary="Split a pattern by an attribute's values, re-deriving its statistics",
+        responses=_ERRORS,
+    )
+    def split_pattern(name: str, body: SplitIn, store: Store) -> RederiveResult:
+        attribute = body.by.strip()
+        if not attribute:
+            raise HTTPException(400, "name the attribute to split by in `by`")
+
+        def change(patterns: list[SpanPattern]) -> Applied:
+            pattern = _resolved(store, patterns, name)
+            return split(
+                patterns,
+                pattern.name,
+                attribute,
+                resource=body.resource,
+                overrides=[stored.override for stored in store.patterns.overrides()],
+                normalizer=normalize,
+                runs=[source for source, _ in store.patterns.runs()],
+                replay=lambda source: replay_batches(source, lambda _problem: None),
+            )
+
+        return apply(store, change, body.author.strip() or "api")
+
+    @router.post(
+        "/patterns/{name}/merge",
+        status_code=201,
+        summary="Merge a pattern into another; its names keep resolving to it",
+        responses=_ERRORS,
+    )
+    def merge_pattern(name: str, body: MergeIn, store: Store) -> RederiveResult:
+        def change(patterns: list[SpanPattern]) -> Applied:
+            source = _resolved(store, patterns, name)
+            target = _resolved(store, patterns, body.into.strip())
+            return merge(patterns, [source.name], target.name)
+
+        return apply(store, change, body.author.strip() or "api")
+
+    return router
