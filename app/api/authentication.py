@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from app.api.asgi import ASGIApp, Receive, Scope, Send, send_error
 from app.auth.tokens import Grant, Role, TokenStore
@@ -82,6 +82,9 @@ class Authentication:
         cookie = None if bearer else _cookie(headers.get("cookie", ""))
         presented = bearer or cookie
         if presented is None:
+            if self.required and _wants_page(method, path, headers):
+                await _to_login(send, scope)
+                return
             if self.required:
                 await _refuse(
                     send,
@@ -118,6 +121,29 @@ class Authentication:
             f"token:{grant.token_id}" if grant is not OPEN_GRANT else f"address:{_client(scope)}"
         )
         await self._app(scope, receive, send)
+
+
+def _wants_page(method: str, path: str, headers: dict[str, str]) -> bool:
+    """A browser asking for a page (not the API): it is better sent to sign in."""
+    return (
+        method == "GET"
+        and not path.startswith(("/api/", "/v1/", "/metrics", "/docs", "/openapi", "/redoc"))
+        and "text/html" in headers.get("accept", "")
+    )
+
+
+async def _to_login(send: Send, scope: Scope) -> None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    target = scope["path"] + (f"?{query}" if query else "")
+    location = "/login?" + urlencode({"next": target})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _bearer(header: str) -> str | None:

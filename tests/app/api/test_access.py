@@ -175,3 +175,19 @@ def test_on_loopback_it_runs_open_but_holds_a_presented_token_to_account(
         assert client.get("/api/patterns").status_code == 401
     with build(tmp_path, allow_open=True) as client:  # 10.1.2.3, told explicitly
         assert client.get("/api/patterns").status_code == 200
+
+
+def test_a_tenant_cannot_see_another_tenants_patterns_on_the_web_page(
+    served: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, token = served
+    name = client.get("/api/patterns", headers=bearer(token["read"])).json()[0]["name"]
+    html = {"Accept": "text/html"}
+    mine = client.get(f"/patterns/{name}", headers={**html, **bearer(token["read"])})
+    assert mine.status_code == 200 and name in mine.text
+    theirs = client.get(f"/patterns/{name}", headers={**html, **bearer(token["globex"])})
+    assert theirs.status_code == 404
+    listing = client.get("/", headers={**html, **bearer(token["globex"])})
+    assert listing.status_code == 200 and name not in listing.text
+    names = client.get("/chat/names", params={"q": name[:6]}, headers=bearer(token["globex"]))
+    assert name not in names.text
