@@ -31,6 +31,7 @@ from app.facts.pattern_facts import pattern_facts
 from app.facts.render import answer_text
 from app.model_gate import ModelGate
 from app.settings import Settings
+from app.telemetry.metrics import CHAT_ANSWERS
 
 MAX_PATTERNS = 3
 SUGGESTIONS = 3
@@ -155,6 +156,7 @@ class ChatService:
                     answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
         with self._lock:
             self._conversations.add(answer.conversation_id, question, answer.answer, cited)
+        CHAT_ANSWERS.labels(answer.mode).inc()
         return answer
 
     def _facts(

@@ -150,3 +150,11 @@ def test_tempo_errors_are_counted_by_kind(tmp_path: Path, no_network: respx.Mock
         after = samples(client, "spanwise_tempo_errors_total")
     for kind in ("http_429", "ConnectTimeout"):
         assert after[(("kind", kind),)] - before.get((("kind", kind),), 0.0) == 1
+
+
+def test_chat_answers_are_counted_by_mode(tmp_path: Path) -> None:
+    with build(tmp_path) as client:
+        before = samples(client, "spanwise_chat_answers_total").get((("mode", "offline"),), 0.0)
+        assert client.post("/api/chat", json={"question": "why is checkout slow?"}).status_code
+        after = samples(client, "spanwise_chat_answers_total")[(("mode", "offline"),)]
+    assert after - before == 1
