@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from app.api.tenant_dependency import request_tenant
 from app.discovery.documents import sample_document
-from app.discovery.store import PatternStore
+from app.discovery.sample_traces import stored_trace
 from app.factory import NotConfigured, build_tempo_client
 from app.settings import Settings
 from app.tenancy import tenant_settings, tenant_store_path
@@ -39,7 +39,7 @@ def traces_router(settings: Settings) -> APIRouter:
             raise HTTPException(400, f"{trace_id!r} is not a trace id: up to 32 hex digits")
         wanted = trace_id.lower().rjust(32, "0")
         if source != "tempo":
-            spans = _from_samples(settings, tenant, wanted)
+            spans = stored_trace(tenant_store_path(settings, tenant), wanted)
             if spans or source == "samples":
                 if not spans:
                     raise HTTPException(404, f"no stored sample span of trace {wanted}")
@@ -47,27 +47,6 @@ def traces_router(settings: Settings) -> APIRouter:
         return await _from_tempo(tenant_settings(settings, tenant), wanted)
 
     return router
-
-
-def _from_samples(settings: Settings, tenant: str, trace_id: str) -> list[dict[str, Any]]:
-    path = tenant_store_path(settings, tenant)
-    if not path.exists():
-        return []
-    store = PatternStore(path)
-    try:
-        found: dict[str, dict[str, Any]] = {}
-        for pattern in store.load(sketches=False):
-            stats = pattern.stats
-            for span in [*stats.typical, *stats.slowest_spans(), *stats.errors]:
-                if span.trace_id == trace_id and span.span_id not in found:
-                    found[span.span_id] = {
-                        **sample_document(span),
-                        "service": pattern.service,
-                        "pattern": pattern.name,
-                    }
-    finally:
-        store.close()
-    return sorted(found.values(), key=lambda span: span["start_unix_nano"])
 
 
 async def _from_tempo(settings: Settings, trace_id: str) -> dict[str, Any]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.discovery.documents import sample_document
-from app.discovery.store import PatternStore
+from app.discovery import sample_traces
 from app.settings import Settings
 from app.tenancy import tenant_store_path
 
@@ -23,21 +22,4 @@ def stored_trace(settings: Settings, tenant: str, trace_id: str) -> list[dict[st
     each with its service and pattern name; attributes and names redacted."""
     if not is_trace_id(trace_id):
         raise ValueError(f"{trace_id[:40]!r} is not a trace id")
-    path = tenant_store_path(settings, tenant)
-    if not path.exists():
-        return []
-    store = PatternStore(path)
-    try:
-        found: dict[str, dict[str, Any]] = {}
-        for pattern in store.load(sketches=False):
-            stats = pattern.stats
-            for span in [*stats.typical, *stats.slowest_spans(), *stats.errors]:
-                if span.trace_id == trace_id and span.span_id not in found:
-                    found[span.span_id] = {
-                        **sample_document(span),
-                        "service": pattern.service,
-                        "pattern": pattern.name,
-                    }
-    finally:
-        store.close()
-    return sorted(found.values(), key=lambda span: int(span["start_unix_nano"]))
+    return sample_traces.stored_trace(tenant_store_path(settings, tenant), trace_id)

@@ -29,17 +29,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
 from app.classify.store import ClassificationStore
 from app.classify.verdict import Category, Verdict
-from app.discovery.documents import sample_document
 from app.discovery.patterns import SpanPattern
 from app.discovery.sketches import _FORMAT, _MAPPING, _codec_decoder, decode_sketch
 from app.discovery.store import PatternStore
-from connectors.spans import Span
 
 
 class _StatsHead(msgspec.Struct, array_like=True):
@@ -241,54 +238,6 @@ def read_gists(store: ClassificationStore) -> dict[int, Gist]:
         int(pattern_id): Gist(str(description), Category(category), Verdict(verdict))
         for pattern_id, description, category, verdict in cursor
     }
-
-
-class _StatsSamples(msgspec.Struct, array_like=True):
-    """The fields of ``_StoredStats`` up to its samples; msgspec skips the timeline."""
-
-    count: int
-    error_count: int
-    first_seen_unix_nano: int
-    last_seen_unix_nano: int
-    max_duration_ns: int
-    sketch: bytes
-    status_codes: dict[str, int]
-    exception_types: dict[str, int]
-    typical: list[Span]
-    slowest: list[Span]
-    errors: list[Span]
-
-
-_samples_decoder = msgspec.msgpack.Decoder(_StatsSamples)
-
-
-def sample_trace(store: PatternStore, trace_id: str) -> list[dict[str, Any]]:
-    """The stored sample spans of a trace, redacted, each with its service and pattern.
-
-    What ``GET /api/traces/{trace_id}`` answers from the samples, in the same order: only
-    the statistics whose bytes hold the trace id (ids are stored as text) are decoded, and
-    only as far as their samples.
-    """
-    needle = trace_id.encode()
-    cursor = store.connection.execute("SELECT name, service, stats FROM patterns ORDER BY id")
-    found: dict[str, dict[str, Any]] = {}
-    for name, service, data in cursor:
-        if needle not in data:
-            continue
-        stats = _samples_decoder.decode(data)
-        slowest = sorted(
-            stats.slowest,
-            key=lambda span: (span.end_unix_nano - span.start_unix_nano, span.span_id),
-            reverse=True,
-        )  # as ``PatternStats.slowest_spans`` orders them
-        for span in [*stats.typical, *slowest, *stats.errors]:
-            if span.trace_id == trace_id and span.span_id not in found:
-                found[span.span_id] = {
-                    **sample_document(span),
-                    "service": str(service),
-                    "pattern": str(name),
-                }
-    return sorted(found.values(), key=lambda span: span["start_unix_nano"])
 
 
 @dataclass(frozen=True)

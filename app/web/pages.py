@@ -15,7 +15,6 @@ import difflib
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,10 +27,11 @@ from app.api.traces_api import _from_tempo
 from app.chat.service import GrafanaLinks
 from app.classify.store import ClassificationStore
 from app.classify.verdict import Category, Verdict
+from app.discovery.sample_traces import stored_trace
 from app.discovery.store import PatternStore
 from app.settings import Settings
 from app.tenancy import tenant_store_path
-from app.web.catalog import PatternHead, Snapshots, complete_names, sample_trace
+from app.web.catalog import PatternHead, Snapshots, complete_names
 from app.web.listing import MEANING_RESULTS, SORTS, UNCLASSIFIED, ListQuery, list_view
 from app.web.meaning import MeaningSearch
 from app.web.pattern_view import pattern_view
@@ -164,7 +164,7 @@ def web_router(settings: Settings) -> APIRouter:
         found_in = "samples"
         if source != "tempo":
             spans = await run_in_threadpool(
-                _stored_trace, tenant_store_path(settings, tenant), wanted
+                stored_trace, tenant_store_path(settings, tenant), wanted
             )
         if not spans and source != "samples":
             try:
@@ -205,16 +205,6 @@ def web_router(settings: Settings) -> APIRouter:
         )
 
     return router
-
-
-def _stored_trace(path: Path, trace_id: str) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    store = PatternStore(path)
-    try:
-        return sample_trace(store, trace_id)
-    finally:
-        store.close()
 
 
 def _list_query(

@@ -90,9 +90,7 @@ def test_a_route_the_deploy_did_not_touch_has_nothing_to_share(
     discover_sample(store, SEED, TRACES, FAULTS)
     for pattern in store.load():
         if pattern.service == "checkout" and pattern.span_kind == "server":
-            versions = {
-                s.attribute for s in pattern_facts(pattern, {}).slow_attributes
-            }
+            versions = {s.attribute for s in pattern_facts(pattern, {}).slow_attributes}
             if not pattern.operation.endswith("{orderId}"):
                 assert "service.version" not in versions, pattern.operation
     store.close()

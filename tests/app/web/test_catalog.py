@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from ddsketch import DDSketch
-from fastapi.testclient import TestClient
 
 from app.classify.store import ClassificationStore
-from app.discovery.documents import pattern_row
+from app.discovery.documents import pattern_row, sample_document
 from app.discovery.run import pattern_store_path
+from app.discovery.sample_traces import sample_trace
 from app.discovery.sketches import SKETCH_ACCURACY, encode_sketch
 from app.discovery.store import PatternStore
 from app.web.catalog import (
@@ -20,9 +20,8 @@ from app.web.catalog import (
     merge_candidates,
     read_gists,
     read_heads,
-    sample_trace,
 )
-from tests.app.web.conftest import MARKED_TRACE, make_app
+from tests.app.web.conftest import MARKED_TRACE
 
 
 @pytest.fixture
@@ -92,12 +91,24 @@ def test_gists_are_the_current_classifications(store: PatternStore) -> None:
         )
 
 
-def test_a_sample_trace_is_what_the_traces_api_answers(store: PatternStore) -> None:
-    slowest = max(store.load(), key=lambda p: p.stats.count).stats.slowest_spans()[0]
-    with TestClient(make_app(store.path.parent)) as client:
-        for trace_id in (slowest.trace_id, MARKED_TRACE):
-            answer = client.get(f"/api/traces/{trace_id}").json()
-            assert sample_trace(store, trace_id) == answer["spans"]
+def test_a_sample_trace_reads_only_what_it_needs_and_finds_what_a_full_load_finds(
+    store: PatternStore,
+) -> None:
+    patterns = store.load()
+    slowest = max(patterns, key=lambda p: p.stats.count).stats.slowest_spans()[0]
+    for trace_id in (slowest.trace_id, MARKED_TRACE):
+        found: dict[str, dict[str, object]] = {}
+        for pattern in sorted(patterns, key=lambda p: p.id):  # every statistic decoded
+            stats = pattern.stats
+            for span in [*stats.typical, *stats.slowest_spans(), *stats.errors]:
+                if span.trace_id == trace_id and span.span_id not in found:
+                    found[span.span_id] = {
+                        **sample_document(span),
+                        "service": pattern.service,
+                        "pattern": pattern.name,
+                    }
+        expected = sorted(found.values(), key=lambda span: span["start_unix_nano"])
+        assert expected and sample_trace(store, trace_id) == expected
     assert sample_trace(store, "0" * 32) == []
 
 
