@@ -11,6 +11,7 @@ from app.cli.chat_command import chat
 from app.cli.classify_command import classify
 from app.cli.demo_command import demo
 from app.cli.discover_command import discover
+from app.cli.eval_command import eval_app
 from app.cli.patterns_commands import patterns_app
 from app.cli.serve_command import serve
 from app.cli.slack_command import slack
@@ -82,6 +83,7 @@ cli.command()(chat)
 cli.add_typer(patterns_app, name="patterns")
 cli.add_typer(tokens_app, name="tokens")
 cli.add_typer(tempo_app, name="tempo")
+cli.add_typer(eval_app, name="eval")
 cli.command()(slack)
 
 
