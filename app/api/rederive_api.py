@@ -161,6 +161,7 @@ def rederive_router(settings: Settings) -> APIRouter:
                 normalizer=normalize,
                 runs=[source for source, _ in store.patterns.runs()],
                 replay=lambda source: replay_batches(source, lambda _problem: None),
+                retired_names=store.patterns.retired_names(),
             )
 
         return apply(store, change, body.author.strip() or "api")

@@ -212,6 +212,7 @@ def split_pattern(
             normalizer=normalize,
             runs=[source for source, _ in store.runs()],
             replay=lambda source: replay_batches(source, lambda _problem: None),
+            retired_names=store.retired_names(),
         )
 
     _apply(ctx, change, _author(author))

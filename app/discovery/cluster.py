@@ -94,12 +94,13 @@ class PatternClusterer:
         waiting_edges: int = WAITING_EDGES,
         unindexed: Iterable[PatternKey] = (),
         scope: ReplayScope | None = None,
+        retired_names: Iterable[str] = (),
     ) -> None:
         self._normalize = normalizer
         self._rng = random.Random(seed)
         self.patterns: list[SpanPattern] = []
         self._by_key: dict[PatternKey, SpanPattern] = {}
-        self._names: set[str] = set()
+        self._names: set[str] = set(retired_names)  # old names resolve to their patterns
         self._known = ExactMatcherIndex()
         self._unindexed = set(unindexed)
         self._scope = scope

@@ -10,7 +10,7 @@ the receiver, Tempo windows) are named in the result: a later discovery run fill
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
@@ -118,7 +118,10 @@ def split(
     normalizer: Normalizer,
     runs: Sequence[dict[str, object]],
     replay: Replay,
+    retired_names: Collection[str] = (),
 ) -> Applied:
+    """Split a pattern by an attribute's values, replaying the recorded runs. The new
+    patterns' names avoid ``retired_names``: old names keep meaning their patterns."""
     pattern = find_pattern(patterns, name)
     field_type = FieldType.RESOURCE_ATTRIBUTE if resource else FieldType.SPAN_ATTRIBUTE
     if any(m.field_name == attribute and m.field_type is field_type for m in pattern.matchers):
@@ -144,6 +147,7 @@ def split(
         known=patterns,
         unindexed=split_keys(all_overrides),
         scope=scope,
+        retired_names=retired_names,
     )
     for source in runs:
         batches = replay(source)

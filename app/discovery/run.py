@@ -67,6 +67,7 @@ class DiscoveryRun:
             with_overrides if with_overrides.active else normalizer,
             known=store.load(),
             unindexed=split_keys(overrides),
+            retired_names=store.retired_names(),
         )
         self.report = RunReport(patterns_before=len(self.clusterer.patterns))
         self._started = time.perf_counter()

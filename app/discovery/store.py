@@ -229,6 +229,16 @@ class PatternStore:
         cursor = self._db.execute("SELECT source, spans FROM runs ORDER BY id")
         return [(json.loads(str(source)), int(spans)) for source, spans in cursor]
 
+    def retired_names(self) -> set[str]:
+        """Names patterns had before they were renamed: they keep resolving to those
+        patterns (``app.classify.store`` keeps them), so no new pattern may take one."""
+        exists = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'aliases'"
+        ).fetchone()
+        if exists is None:
+            return set()
+        return {str(row[0]) for row in self._db.execute("SELECT name FROM aliases")}
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The store's connection, for the tables that live beside the patterns."""

@@ -72,6 +72,12 @@ def test_a_split_makes_a_pattern_per_value_from_the_replayed_run(
     assert STATIC not in listed and made.keys() <= listed.keys()
     stored = PatternStore(pattern_store_path(data_dir)).overrides()
     assert [o.author for o in stored] == ["ana"]  # kept for later discovery runs
+    # The pattern's old names (its provisional discovery name among them) still mean it:
+    # no new pattern of the split may take one.
+    old_names = client.get(f"/api/patterns/{STATIC}").json()["aliases"]
+    assert old_names and not set(old_names) & made.keys()
+    for old in old_names:
+        assert client.get(f"/api/patterns/{old}").json()["name"] == STATIC
 
 
 def test_a_merge_adds_the_statistics_and_the_old_name_resolves(client: TestClient) -> None:
