@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -27,6 +28,7 @@ from app.telemetry.http_metrics import RequestMetrics
 from app.telemetry.metrics import MODEL_REFUSED
 from app.tenancy import ChatServices
 from app.web import static_files, web_router
+from app.web.errors import validation_error_handler
 from app.web.login import login_router
 
 
@@ -70,6 +72,11 @@ def create_app(
     app.state.tokens_required = required
     app.include_router(health_router(settings))
     app.include_router(discovery_router(settings))
+
+    app.add_exception_handler(
+        RequestValidationError,
+        validation_error_handler("model" if settings.model_configured else "offline"),
+    )
 
     @app.exception_handler(Overloaded)
     async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:

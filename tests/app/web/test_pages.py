@@ -179,6 +179,19 @@ def test_parameters_a_page_cannot_use_are_400_pages(
     assert says in page(reader, url, 400)
 
 
+def test_parameters_fastapi_refuses_are_400_pages_for_browsers_and_422_json_for_the_api(
+    reader: TestClient,
+) -> None:
+    html = {"Accept": "text/html"}
+    answer = reader.get("/?semantic=maybe", headers=html)
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
+    assert "This page cannot take that: semantic:" in answer.text
+    long_query = reader.get("/", params={"q": "x" * 600}, headers=html)
+    assert long_query.status_code == 400 and "q:" in long_query.text
+    api = reader.get("/api/patterns", params={"limit": 0}, headers=html)
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "limit"]
+
+
 def test_an_unknown_pattern_is_a_404_page_naming_close_ones(reader: TestClient) -> None:
     text = page(reader, f"/patterns/{STRIPE[:-1]}", 404)
     assert f"no pattern named &#39;{STRIPE[:-1]}&#39;" in text
