@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+import httpx
+
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
@@ -299,13 +301,35 @@ def server_address(url: str) -> tuple[str, int, bool]:
     return parts.hostname, parts.port or (443 if ssl else 8000), ssl
 
 
+CHROMA_CONNECT_TIMEOUT_S = 5.0
+CHROMA_TIMEOUT_S = 60.0
+
+
 def http_client(url: str, token: str | None = None) -> ClientAPI:
     """A Chroma server, for deployments; ``token`` is sent as a bearer token.
 
-    Chroma checks the server, its default tenant and database when the client is made.
+    Chroma's client waits for its server without a time limit: a server that stopped
+    answering would hang every search. So the server's heartbeat is asked first, within
+    ``CHROMA_CONNECT_TIMEOUT_S``, and the client's own HTTP session gets timeouts before
+    any search goes through it. Chroma checks the server, its default tenant and database
+    when the client is made.
     """
     import chromadb
 
     host, port, ssl = server_address(url)
     headers = {"Authorization": f"Bearer {token}"} if token else None
-    return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers, settings=_settings())
+    heartbeat = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+    try:
+        httpx.get(heartbeat, headers=headers, timeout=CHROMA_CONNECT_TIMEOUT_S).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ConnectionError(
+            f"the Chroma server at {url} does not answer its heartbeat ({type(exc).__name__}): "
+            "check SPANWISE_CHROMA_URL, or unset it to keep embeddings in the data directory"
+        ) from exc
+    client = chromadb.HttpClient(
+        host=host, port=port, ssl=ssl, headers=headers, settings=_settings()
+    )
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(CHROMA_TIMEOUT_S, connect=CHROMA_CONNECT_TIMEOUT_S)
+    return client

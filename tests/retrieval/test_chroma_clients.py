@@ -61,8 +61,22 @@ def test_the_server_client_sends_the_token_to_the_url(no_network: respx.MockRout
         }
     )
 
-    http_client("https://chroma.test:8443", token="s3cret")
+    no_network.get(f"{base}/heartbeat").respond(json={"nanosecond heartbeat": 1})
+
+    client = http_client("https://chroma.test:8443", token="s3cret")
 
     request: httpx.Request = identity.calls.last.request
     assert request.headers["Authorization"] == "Bearer s3cret"
     assert all(call.request.url.host == "chroma.test" for call in no_network.calls)
+    session = client._server._session  # type: ignore[attr-defined]
+    assert session.timeout.read == 60.0 and session.timeout.connect == 5.0  # never waits forever
+
+
+def test_a_chroma_server_that_does_not_answer_is_a_clear_error(
+    no_network: respx.MockRouter,
+) -> None:
+    no_network.get("http://chroma.test:8000/api/v2/heartbeat").mock(
+        side_effect=httpx.ConnectTimeout("no answer")
+    )
+    with pytest.raises(ConnectionError, match="does not answer its heartbeat.*SPANWISE_CHROMA_URL"):
+        http_client("http://chroma.test:8000")
