@@ -31,12 +31,12 @@ import httpx
 import uvicorn
 
 from app.api.server import create_app
+from app.discovery.heads import read_heads
 from app.discovery.run import pattern_store_path
 from app.discovery.store import PatternStore
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
-from app.web.catalog import read_heads
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chat import build  # noqa: E402  (the chat benchmark's store of N patterns)

@@ -33,7 +33,8 @@ from app.chat.index import retriever
 from app.chat.lexical import words
 from app.classify.store import ClassificationStore, Correction, CorrectionError
 from app.classify.verdict import MAX_TEXT_LENGTH, Category, Source, Verdict
-from app.discovery.documents import pattern_document, pattern_row
+from app.discovery.documents import pattern_document
+from app.discovery.heads import read_heads
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.settings import Settings
@@ -177,15 +178,15 @@ def patterns_router(settings: Settings) -> APIRouter:
         ),
         limit: int = Query(1000, ge=1, le=10_000),
     ) -> list[PatternRow]:
+        # Heads, not whole patterns: a list of 10,000 needs no samples or sketches.
         patterns = [
             p
-            for p in store.patterns.load(timelines=False)
-            if p.merged_into is None
-            and p.stats.count
+            for p in read_heads(store.patterns)
+            if p.live
             and (service is None or p.service == service)
             and (kind is None or p.span_kind == kind)
         ]
-        patterns.sort(key=lambda p: (p.service, -p.stats.count, p.name))
+        patterns.sort(key=lambda p: (p.service, -p.count, p.name))
         current = store.current(patterns)
         if verdict is not None:
             patterns = [
@@ -210,7 +211,7 @@ def patterns_router(settings: Settings) -> APIRouter:
             ]
         rows = []
         for pattern in patterns[:limit]:
-            row = PatternRow.model_validate(pattern_row(pattern))
+            row = PatternRow.model_validate(pattern.row())
             stored = current.get(pattern.id)
             if stored is not None:
                 row.category = stored.classification.category

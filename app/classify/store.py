@@ -20,6 +20,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from app.classify.verdict import (
     MAX_TEXT_LENGTH,
@@ -148,6 +149,14 @@ def fingerprint(pattern: SpanPattern) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
+class Named(Protocol):
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 class ClassificationStore:
     def __init__(self, patterns: PatternStore) -> None:
         self.patterns = patterns
@@ -158,8 +167,9 @@ class ClassificationStore:
 
     # --- reading -----------------------------------------------------------------------
 
-    def current(self, patterns: Iterable[SpanPattern]) -> dict[int, StoredClassification]:
-        """The classification of each pattern that has one, by pattern id."""
+    def current(self, patterns: Iterable[Named]) -> dict[int, StoredClassification]:
+        """The classification of each pattern that has one, by pattern id. Anything with
+        the pattern's id and name will do: a ``SpanPattern`` or a list's head."""
         names = {p.id: p.name for p in patterns}
         found: dict[int, StoredClassification] = {}
         for row in self._db.execute(

@@ -15,7 +15,8 @@ from math import ceil
 from typing import Any, Literal
 
 from app.chat.lexical import words
-from app.web.catalog import Gist, PatternHead
+from app.discovery.heads import PatternHead
+from app.web.catalog import Gist
 
 Sort = Literal["volume", "p99", "errors", "name"]
 SORTS: tuple[Sort, ...] = ("volume", "p99", "errors", "name")

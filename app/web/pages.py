@@ -27,11 +27,12 @@ from app.api.traces_api import _from_tempo
 from app.chat.service import GrafanaLinks
 from app.classify.store import ClassificationStore
 from app.classify.verdict import Category, Verdict
+from app.discovery.heads import PatternHead
 from app.discovery.sample_traces import stored_trace
 from app.discovery.store import PatternStore
 from app.settings import Settings
 from app.tenancy import tenant_store_path
-from app.web.catalog import PatternHead, Snapshots, complete_names
+from app.web.catalog import Snapshots, complete_names
 from app.web.listing import MEANING_RESULTS, SORTS, UNCLASSIFIED, ListQuery, list_view
 from app.web.meaning import MeaningSearch
 from app.web.pattern_view import pattern_view

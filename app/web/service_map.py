@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from app.web.catalog import PatternHead
+from app.discovery.heads import PatternHead
 
 NODE_WIDTH = 178
 NODE_HEIGHT = 46

@@ -10,17 +10,12 @@ from ddsketch import DDSketch
 
 from app.classify.store import ClassificationStore
 from app.discovery.documents import pattern_row, sample_document
+from app.discovery.heads import encoded_quantiles_ms, read_heads
 from app.discovery.run import pattern_store_path
 from app.discovery.sample_traces import sample_trace
 from app.discovery.sketches import SKETCH_ACCURACY, encode_sketch
 from app.discovery.store import PatternStore
-from app.web.catalog import (
-    complete_names,
-    encoded_quantiles_ms,
-    merge_candidates,
-    read_gists,
-    read_heads,
-)
+from app.web.catalog import complete_names, merge_candidates, read_gists
 from tests.app.web.conftest import MARKED_TRACE
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.classify.verdict import Category, Verdict
-from app.web.catalog import Gist, PatternHead
+from app.discovery.heads import PatternHead
+from app.web.catalog import Gist
 from app.web.listing import PAGE_SIZE, ListQuery, list_view
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.discovery.heads import read_heads
 from app.discovery.store import PatternStore
-from app.web.catalog import read_heads
 from tests.app.web.conftest import IMAGE, MARKED_TRACE, SCRIPT, copy_store, make_app
 
 STRIPE = "http_call_stripe_post_charges"

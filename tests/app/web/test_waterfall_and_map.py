@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.web.catalog import PatternHead
+from app.discovery.heads import PatternHead
 from app.web.service_map import service_map
 from app.web.waterfall import MAX_DEPTH_SHOWN, waterfall
 
