@@ -38,15 +38,9 @@ from evals.scoring import AnswerView, CheckResult, Subject, TurnContext, score_t
 from prompts import prompt_environment, template_version
 
 OFFLINE = "offline"
-OFFLINE_ANSWER_MODULES = (
-    "app.facts.pattern_facts",
-    "app.facts.render",
-    "app.facts.trend",
-    "app.chat.service",
-    "app.chat.mentions",
-    "app.chat.lexical",
-)
-"""The code that answers when no model is configured: its hash versions offline answers."""
+OFFLINE_ANSWER_PACKAGES = ("app.chat", "app.facts")
+"""The code that answers when no model is configured: the hash of every module of these
+packages versions offline answers, so that a change anywhere in them shows in ``compare``."""
 
 Progress = Callable[[str, int, int], None]
 """``(what is running, case runs done, case runs in all)``."""
@@ -64,9 +58,12 @@ class RunOptions:
 
 def offline_answer_version() -> str:
     digest = hashlib.sha256()
-    for name in OFFLINE_ANSWER_MODULES:
-        module = importlib.import_module(name)
-        digest.update(Path(str(module.__file__)).read_bytes())
+    for name in OFFLINE_ANSWER_PACKAGES:
+        package = importlib.import_module(name)
+        folder = Path(str(package.__file__)).parent
+        for source in sorted(folder.glob("*.py")):
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -1,7 +1,10 @@
 """One chat turn: resolve what the question is about, compute the facts, answer from them.
 
 Order of resolution: the question's @mentions (exact name, old name, close spelling); with
-none, the patterns the conversation was last about ("and its error rate?"); with none of
+none, a pattern an earlier turn is referred to by ("back to the first one", "that query":
+one the last answer named); a ranking the question asks ("which pattern is the busiest?");
+the patterns the conversation was last about ("and its error rate?"), or, asked what made
+them slow or fail, the pattern down their call chain the facts trace it to; with none of
 those, the patterns the question names by service or words. An @mention that resolves to
 no pattern, or to several, is answered with suggestions, never with facts about another
 pattern. With a model, it writes the answer from the facts (``app.chat.model_answer``); with
@@ -12,23 +15,25 @@ answer carries its citations and the facts it used.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.chat.conversations import Conversations, Turn
 from app.chat.index import Retriever
-from app.chat.lexical import find_by_words
+from app.chat.lexical import Measure, Ranked, WordIndex, ranking_asked, terms
 from app.chat.mentions import MentionIndex, find_mentions
 from app.chat.model_answer import ModelAnswerer
+from app.chat.references import CAUSE_ASKED, last_cited, referred_to
 from app.chat.traceql import grafana_explore_url, traceql_for
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.facts.live import LiveSource, live_text
-from app.facts.pattern_facts import pattern_facts
-from app.facts.render import answer_text
+from app.facts.pattern_facts import PatternFacts, pattern_facts
+from app.facts.render import Intent, answer_text, intents, rendered_ms
 from app.model_gate import ModelGate
 from app.settings import Settings
 from app.telemetry.metrics import CHAT_ANSWERS
@@ -59,12 +64,50 @@ class GrafanaLinks:
 
 
 @dataclass(frozen=True)
+class _Gist:
+    """What the classifier said of a pattern."""
+
+    description: str
+    verdict: str
+    reasoning: str
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     version: int
     graph: dict[int, SpanPattern]
     live: list[SpanPattern]
-    descriptions: dict[int, str]
+    gists: dict[int, _Gist]
+    words: WordIndex
     index: MentionIndex
+
+
+class _Decoded(Mapping[int, SpanPattern]):
+    """The snapshot's patterns, each decoded in full (durations over time) when first read:
+    facts read the neighbours of a few patterns and the patterns down a call chain only."""
+
+    def __init__(self, graph: Mapping[int, SpanPattern], store: PatternStore) -> None:
+        self._graph = graph
+        self._store = store
+        self._full: dict[int, SpanPattern] = {}
+
+    def preload(self, ids: set[int]) -> None:
+        self._full.update(self._store.load_ids(ids - self._full.keys()))
+
+    def __getitem__(self, pattern_id: int) -> SpanPattern:
+        found = self._full.get(pattern_id)
+        if found is None:
+            if pattern_id not in self._graph:
+                raise KeyError(pattern_id)
+            found = self._store.load_ids([pattern_id]).get(pattern_id, self._graph[pattern_id])
+            self._full[pattern_id] = found
+        return found
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._graph)
+
+    def __len__(self) -> int:
+        return len(self._graph)
 
 
 @dataclass
@@ -122,11 +165,20 @@ class ChatService:
             every = self._store.load(sketches=False)
             live = live_patterns(every)
             current = self._classifications.current(live)
+            gists = {
+                i: _Gist(
+                    c.classification.description,
+                    c.classification.verdict.value,
+                    c.classification.reasoning,
+                )
+                for i, c in current.items()
+            }
             self._cached = _Snapshot(
                 version=version,
                 graph={p.id: p for p in every},
                 live=live,
-                descriptions={i: c.classification.description for i, c in current.items()},
+                gists=gists,
+                words=WordIndex(live, {i: g.description for i, g in gists.items()}),
                 index=MentionIndex.from_store(self._store, self._classifications, loaded=every),
             )
         return self._cached
@@ -166,12 +218,15 @@ class ChatService:
         did not resolve, and the ids of the patterns cited."""
         conversation_id = conversation_id or Conversations.new_id()
         snapshot = self._snapshot()
-        graph, live, descriptions = snapshot.graph, snapshot.live, snapshot.descriptions
+        graph, gists = snapshot.graph, snapshot.gists
         index = snapshot.index
+        decoded = _Decoded(graph, self._store)
+        history = self._conversations.history(conversation_id)
 
         answer = ChatAnswer(conversation_id, question, "", "offline")
         chosen: list[SpanPattern] = []
         unresolved: list[str] = []
+        parts: list[str] = []
         for mention in find_mentions(question):
             resolution = index.resolve(mention.name)
             entry: dict[str, Any] = {"mention": f"@{mention.name}", "kind": resolution.kind}
@@ -185,25 +240,19 @@ class ChatService:
                 entry["suggestions"] = suggestions
                 unresolved.append(_did_you_mean(mention.name, suggestions))
             answer.mentions.append(entry)
+        parts.extend(unresolved)
         if not answer.mentions:
-            remembered = [graph[i] for i in self._conversations.last_cited(conversation_id)]
-            chosen = [p for p in remembered if p.merged_into is None] or find_by_words(
-                question, live, descriptions, MAX_PATTERNS
-            )
-            if not chosen and self._retrieve is not None:
-                found = [graph[i] for i in self._retrieve(question, MAX_PATTERNS) if i in graph]
-                chosen = [p for p in found if p.merged_into is None]
+            chosen = self._unmentioned(question, history, snapshot, decoded, parts)
 
-        history = self._conversations.history(conversation_id)
-        parts = list(unresolved)
         chosen = chosen[:MAX_PATTERNS]
-        # Durations are wanted only for these and their neighbours: decode those in full.
+        # Durations are wanted only for these and their neighbours: decode those in full
+        # at once (patterns further down a call chain are decoded as the facts reach them).
         wanted = {p.id for p in chosen}
         for pattern in chosen:
             wanted.update(pattern.parents, pattern.children)
-        full = {**graph, **self._store.load_ids(wanted)}
-        for pattern in [full[p.id] for p in chosen]:
-            facts = pattern_facts(pattern, full, descriptions.get(pattern.id))
+        decoded.preload(wanted)
+        for pattern in [decoded[p.id] for p in chosen]:
+            facts = self._pattern_facts(pattern, decoded, gists)
             text, document = answer_text(question, facts), facts.as_dict()
             if self._live is not None:
                 try:
@@ -227,6 +276,147 @@ class ChatService:
             )
         answer.answer = "\n\n".join(parts)
         return answer, history, unresolved, [p.id for p in chosen]
+
+    @staticmethod
+    def _pattern_facts(
+        pattern: SpanPattern, decoded: Mapping[int, SpanPattern], gists: Mapping[int, _Gist]
+    ) -> PatternFacts:
+        gist = gists.get(pattern.id)
+        return pattern_facts(
+            pattern,
+            decoded,
+            gist.description if gist else None,
+            verdict=gist.verdict if gist else None,
+            verdict_reason=gist.reasoning if gist else None,
+        )
+
+    def _unmentioned(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        snapshot: _Snapshot,
+        decoded: _Decoded,
+        parts: list[str],
+    ) -> list[SpanPattern]:
+        """The patterns a question without @mentions is about; ``parts`` gets any sentence
+        that says how they were found (a ranking, a step down a call chain)."""
+        graph, live = snapshot.graph, snapshot.live
+
+        def alive(ids: Sequence[int]) -> list[SpanPattern]:
+            return [graph[i] for i in ids if i in graph and graph[i].merged_into is None]
+
+        referred = alive(referred_to(question, history, snapshot.index, graph))
+        if referred:
+            return referred
+        measure = ranking_asked(question)
+        if measure is not None:
+            ranked = snapshot.words.rank(question, measure, _p99s(decoded))
+            if ranked:
+                parts.append(_ranking_text(measure, ranked))
+                return [ranked[0].pattern]
+        remembered = alive(last_cited(history))
+        if remembered:
+            if CAUSE_ASKED.search(question):
+                return self._down_the_chain(question, remembered, decoded, snapshot, parts)
+            return remembered
+        chosen = snapshot.words.find(question, MAX_PATTERNS)
+        if Intent.CALLERS in intents(question):
+            for service in sorted(snapshot.words.services(terms(question))):
+                parts.append(_service_callers(service, live, graph))
+        if not chosen and self._retrieve is not None:
+            chosen = alive(self._retrieve(question, MAX_PATTERNS))
+        return chosen
+
+    def _down_the_chain(
+        self,
+        question: str,
+        remembered: list[SpanPattern],
+        decoded: _Decoded,
+        snapshot: _Snapshot,
+        parts: list[str],
+    ) -> list[SpanPattern]:
+        """ "What made that slow?": for each pattern the conversation is about, the one down
+        its call chain that its extra time (or, asked about errors, its errors) comes from;
+        the pattern itself when the facts trace it to no other."""
+        asked = intents(question)
+        found: list[SpanPattern] = []
+        for pattern in remembered:
+            decoded.preload({pattern.id, *pattern.children})
+            facts = self._pattern_facts(decoded[pattern.id], decoded, snapshot.gists)
+            wants_errors = Intent.ERRORS in asked or (Intent.SLOW not in asked and not facts.slow)
+            target: int | None = None
+            if wants_errors and facts.error_chain:
+                target = facts.error_chain[-1].pattern_id
+                why = "its errors come from"
+            elif not wants_errors and facts.slow and facts.slow[0].chain:
+                target = facts.slow[0].chain[-1].pattern_id
+                why = "its extra time was spent in"
+            if target is None or target not in snapshot.graph:
+                found.append(pattern)
+                continue
+            child = snapshot.graph[target]
+            parts.append(f"Down the call chain from @{pattern.name}, {why} @{child.name}:")
+            found.append(child)
+        return list({p.id: p for p in found}.values())
+
+
+def _service_callers(
+    service: str, live: Sequence[SpanPattern], graph: Mapping[int, SpanPattern]
+) -> str:
+    """Which other services call any pattern of ``service``, through which of their
+    patterns: "which services call inventory?" asks it of the service, not of one route."""
+    calls: dict[str, dict[str, int]] = {}
+    for pattern in live:
+        if pattern.service != service:
+            continue
+        for parent_id, count in pattern.parents.items():
+            parent = graph.get(parent_id)
+            if parent is None or parent.merged_into is not None or parent.service == service:
+                continue
+            by_name = calls.setdefault(parent.service, {})
+            by_name[parent.name] = by_name.get(parent.name, 0) + count
+    if not calls:
+        return f"No other service calls {service} in the traces seen."
+    listed = "; ".join(
+        f"{caller} ("
+        + ", ".join(
+            f"@{name}, {count:,} calls"
+            for name, count in sorted(names.items(), key=lambda item: -item[1])[:3]
+        )
+        + ")"
+        for caller, names in sorted(calls.items())
+    )
+    return f"Services that call {service}: {listed}."
+
+
+def _p99s(decoded: _Decoded) -> Callable[[Sequence[SpanPattern]], dict[int, float]]:
+    def p99_ms(patterns: Sequence[SpanPattern]) -> dict[int, float]:
+        decoded.preload({p.id for p in patterns})
+        return {p.id: decoded[p.id].stats.quantile_ms(0.99) for p in patterns}
+
+    return p99_ms
+
+
+_MEASURED = {
+    Measure.COUNT: ("spans", lambda r: f"{r.value:,.0f} spans"),
+    Measure.ERRORS: (
+        "errors",
+        lambda r: (
+            f"{r.value:,.0f} error{'' if r.value == 1 else 's'}, "
+            f"{r.pattern.stats.error_rate:.2%} of its spans"
+        ),
+    ),
+    Measure.P99: ("p99 latency", lambda r: f"p99 {rendered_ms(r.value)}"),
+}
+
+
+def _ranking_text(measure: Measure, ranked: list[Ranked]) -> str:
+    what, shown = _MEASURED[measure]
+    listed = "; ".join(
+        f"{number}. @{r.pattern.name} ({r.pattern.service}, {shown(r)})"
+        for number, r in enumerate(ranked, 1)
+    )
+    return f"Ranked by {what}: {listed}. The first one:"
 
 
 def _did_you_mean(name: str, suggestions: list[str]) -> str:

@@ -1,11 +1,20 @@
 """Facts about one pattern, computed from what discovery stored: the heart of every answer.
 
 Deterministic and cheap: latency (p50/p95/p99/max and when it was slow), errors (rate, top
-status codes and exception types, example traces), throughput, who calls it and what it
-calls. For "why is it slow?" the slow periods of the pattern are set against its children's
-in the same period: the extra time a child adds per call of the parent (its extra median
-times its calls per parent span) says where the time went; a pattern whose children did not
-slow down spent the extra time itself. Every fact says where it came from.
+status codes and exception types, when they came, example traces), throughput, who calls it
+and what it calls, and the classifier's verdict (keep or noise) with its reason. For "why is
+it slow?" the slow periods of the pattern are set against its children's in the same
+period: the extra time a child adds per call of the parent (its extra median times its calls
+per parent span) says where the time went; a pattern whose children did not slow down spent
+the extra time itself. When one child accounts for most of it, the same question is asked
+of that child, and so on down the call chain (``SlowCause.chain``), to the pattern that
+spent the time itself. Errors are followed down the same way (``error_chain``): to the
+child whose failures account for most of a pattern's own. Every fact says where it came
+from.
+
+``graph`` is read lazily: only the neighbours and the patterns down a chain are looked up,
+so a mapping that decodes patterns when asked for them (``app.chat.service``) keeps an
+answer cheap however large the store.
 """
 
 from __future__ import annotations
@@ -15,11 +24,16 @@ from dataclasses import dataclass, field, replace
 
 from app.discovery.attribute_profile import Skew
 from app.discovery.patterns import SpanPattern
-from app.facts.trend import SlowPeriod, slow_periods, window_medians
+from app.facts.trend import ErrorPeriod, SlowPeriod, error_periods, slow_periods, window_medians
 from app.redact import redact_value
 
 TOP = 3
 NEIGHBOURS_SHOWN = 8
+CHAIN_DEPTH = 10
+"""Hops followed down a call chain, for the extra time or for errors."""
+CHAIN_SHARE = 0.5
+"""A child is followed when it accounts for at least this share of its parent's extra time
+(or errors)."""
 
 
 @dataclass(frozen=True)
@@ -39,10 +53,17 @@ class ChildShare:
     calls_per_span: float
     p50_during_ms: float
     p50_outside_ms: float
+    pattern_id: int = -1
+    service: str = ""
 
     @property
     def added_ms(self) -> float:
         return self.calls_per_span * (self.p50_during_ms - self.p50_outside_ms)
+
+    @property
+    def own_added_ms(self) -> float:
+        """The extra median of one of its own spans."""
+        return self.p50_during_ms - self.p50_outside_ms
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,9 @@ class SlowCause:
     period: SlowPeriod
     children: list[ChildShare]
     """Children sorted by the time they added, largest first."""
+    chain: list[ChildShare] = field(default_factory=list)
+    """Down the call chain, each hop the child of the one before that accounts for most of
+    its extra time: the first is a child of the pattern, the last spent the time itself."""
 
     @property
     def added_ms(self) -> float:
@@ -63,6 +87,19 @@ class SlowCause:
     def self_ms(self) -> float:
         """The extra time not explained by children: spent in the pattern itself."""
         return max(self.added_ms - self.explained_ms, 0.0)
+
+
+@dataclass(frozen=True)
+class ErrorHop:
+    """A pattern down the call chain whose errors account for most of its caller's."""
+
+    name: str
+    service: str
+    error_count: int
+    error_rate: float
+    status_codes: list[tuple[str, int]]
+    exception_types: list[tuple[str, int]]
+    pattern_id: int = -1
 
 
 @dataclass(frozen=True)
@@ -92,6 +129,12 @@ class PatternFacts:
     slow: list[SlowCause] = field(default_factory=list)
     slow_attributes: list[Skew] = field(default_factory=list)
     """Attribute values far more common among its slowest spans (BubbleUp)."""
+    error_periods: list[ErrorPeriod] = field(default_factory=list)
+    error_chain: list[ErrorHop] = field(default_factory=list)
+    """Down the call chain, where its errors come from (empty: from itself)."""
+    verdict: str | None = None
+    """The classifier's verdict, ``keep`` or ``noise``; None when not classified."""
+    verdict_reason: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -101,6 +144,8 @@ class PatternFacts:
             "operation": self.operation,
             "description": self.description,
             "source": self.source,
+            "verdict": self.verdict,
+            "verdict_reason": self.verdict_reason,
             "count": self.count,
             "first_seen_unix_s": self.first_seen_unix_s,
             "last_seen_unix_s": self.last_seen_unix_s,
@@ -117,6 +162,28 @@ class PatternFacts:
                 "status_codes": dict(self.status_codes),
                 "exception_types": dict(self.exception_types),
                 "example_traces": self.error_traces,
+                "periods": [
+                    {
+                        "start_unix_s": period.start_s,
+                        "end_unix_s": period.end_s,
+                        "spans": period.spans,
+                        "errors": period.errors,
+                        "rate": round(period.rate, 4),
+                        "rate_outside": round(period.rate_outside, 4),
+                    }
+                    for period in self.error_periods
+                ],
+                "from_children": [
+                    {
+                        "name": hop.name,
+                        "service": hop.service,
+                        "errors": hop.error_count,
+                        "rate": round(hop.error_rate, 4),
+                        "status_codes": dict(hop.status_codes),
+                        "exception_types": dict(hop.exception_types),
+                    }
+                    for hop in self.error_chain
+                ],
             },
             "slowest_traces": [{"trace_id": t, "duration_ms": d} for t, d in self.slow_traces],
             # The busiest neighbours only: a shared dependency can have hundreds of callers,
@@ -145,6 +212,14 @@ class PatternFacts:
                         }
                         for child in cause.children
                     ],
+                    "chain": [
+                        {
+                            "name": hop.name,
+                            "p50_during_ms": round(hop.p50_during_ms, 3),
+                            "p50_outside_ms": round(hop.p50_outside_ms, 3),
+                        }
+                        for hop in cause.chain
+                    ],
                 }
                 for cause in self.slow
             ],
@@ -162,9 +237,21 @@ class PatternFacts:
 
 
 def pattern_facts(
-    pattern: SpanPattern, graph: Mapping[int, SpanPattern], description: str | None = None
+    pattern: SpanPattern,
+    graph: Mapping[int, SpanPattern],
+    description: str | None = None,
+    *,
+    verdict: str | None = None,
+    verdict_reason: str | None = None,
 ) -> PatternFacts:
     stats = pattern.stats
+    max_ms = stats.max_duration_ns / 1e6
+
+    def quantile(q: float) -> float:
+        # The sketch's relative error can put a high quantile just above the largest span.
+        value = stats.quantile_ms(q)
+        return min(value, max_ms) if max_ms > 0 else value
+
     return PatternFacts(
         name=pattern.name,
         service=pattern.service,
@@ -179,10 +266,10 @@ def pattern_facts(
         first_seen_unix_s=stats.first_seen_unix_nano / 1e9,
         last_seen_unix_s=stats.last_seen_unix_nano / 1e9,
         rate_per_s=stats.rate_per_s,
-        p50_ms=stats.quantile_ms(0.5),
-        p95_ms=stats.quantile_ms(0.95),
-        p99_ms=stats.quantile_ms(0.99),
-        max_ms=stats.max_duration_ns / 1e6,
+        p50_ms=quantile(0.5),
+        p95_ms=quantile(0.95),
+        p99_ms=quantile(0.99),
+        max_ms=max_ms,
         error_count=stats.error_count,
         error_rate=stats.error_rate,
         status_codes=stats.status_codes.most_common(TOP),
@@ -196,6 +283,10 @@ def pattern_facts(
             replace(skew, value=str(redact_value(skew.attribute, skew.value)))
             for skew in stats.profile.over_represented()
         ],
+        error_periods=error_periods(stats.timeline),
+        error_chain=_error_chain(pattern, graph),
+        verdict=verdict,
+        verdict_reason=verdict_reason,
     )
 
 
@@ -217,6 +308,29 @@ def _neighbours(edges: Mapping[int, int], graph: Mapping[int, SpanPattern]) -> l
 
 
 def _cause(pattern: SpanPattern, period: SlowPeriod, graph: Mapping[int, SpanPattern]) -> SlowCause:
+    children = _shares(pattern, period, graph)
+    chain: list[ChildShare] = []
+    extra_ms = period.p50_during_ms - period.p50_outside_ms
+    seen = {pattern.id}
+    shares = children
+    while shares and len(chain) < CHAIN_DEPTH:
+        top = shares[0]
+        if extra_ms <= 0 or top.added_ms < CHAIN_SHARE * extra_ms or top.pattern_id in seen:
+            break
+        chain.append(top)
+        seen.add(top.pattern_id)
+        child = graph.get(top.pattern_id)
+        if child is None:
+            break
+        extra_ms = top.own_added_ms
+        shares = _shares(child, period, graph)
+    return SlowCause(period, children, chain)
+
+
+def _shares(
+    pattern: SpanPattern, period: SlowPeriod, graph: Mapping[int, SpanPattern]
+) -> list[ChildShare]:
+    """What each child added per span of ``pattern`` in the period, largest first."""
     children = []
     for child_id, calls in pattern.children.items():
         child = graph.get(child_id)
@@ -227,6 +341,49 @@ def _cause(pattern: SpanPattern, period: SlowPeriod, graph: Mapping[int, SpanPat
         during, outside, spans = window_medians(timeline, period.start_s, period.end_s)
         if spans == 0:
             continue
-        children.append(ChildShare(child.name, calls / pattern.stats.count, during, outside))
+        children.append(
+            ChildShare(
+                child.name, calls / pattern.stats.count, during, outside, child.id, child.service
+            )
+        )
     children.sort(key=lambda child: -child.added_ms)
-    return SlowCause(period, children)
+    return children
+
+
+def _error_chain(pattern: SpanPattern, graph: Mapping[int, SpanPattern]) -> list[ErrorHop]:
+    """Down the call chain, the children whose errors account for most of their caller's.
+
+    A child's errors are counted for the caller in the share of the child's spans that the
+    caller made (a shared dependency fails for all its callers); the child is followed when
+    these are at least ``CHAIN_SHARE`` of the caller's errors.
+    """
+    chain: list[ErrorHop] = []
+    seen = {pattern.id}
+    current = pattern
+    while current.stats.error_count and len(chain) < CHAIN_DEPTH:
+        best: tuple[float, SpanPattern] | None = None
+        for child_id, calls in current.children.items():
+            child = graph.get(child_id)
+            if child is None or child.id in seen or not child.stats.error_count:
+                continue
+            made_here = min(1.0, calls / child.stats.count) if child.stats.count else 0.0
+            attributed = child.stats.error_count * made_here
+            if best is None or attributed > best[0]:
+                best = (attributed, child)
+        if best is None or best[0] < CHAIN_SHARE * current.stats.error_count:
+            break
+        child = best[1]
+        seen.add(child.id)
+        chain.append(
+            ErrorHop(
+                child.name,
+                child.service,
+                child.stats.error_count,
+                child.stats.error_rate,
+                child.stats.status_codes.most_common(TOP),
+                child.stats.exception_types.most_common(TOP),
+                child.id,
+            )
+        )
+        current = child
+    return chain

@@ -1,17 +1,23 @@
 """A readable answer from facts alone: what Spanwise says when no model is configured.
 
 The question decides which facts lead (latency and slow periods, errors, callers, callees,
-throughput); everything said is a number from ``PatternFacts``, with the pattern named, so
-an answer can be checked against ``patterns show``.
+throughput, whether it is noise); everything said is a number or a verdict from
+``PatternFacts``, with the pattern named, so an answer can be checked against
+``patterns show``.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from enum import StrEnum
 
-from app.facts.pattern_facts import PatternFacts, SlowCause
+from app.facts.pattern_facts import NEIGHBOURS_SHOWN, Neighbour, PatternFacts, SlowCause
+from app.facts.trend import ErrorPeriod
+
+NAMES_MORE = 12
+"""Past the neighbours described, at most this many more are named (then only counted)."""
 
 
 class Intent(StrEnum):
@@ -20,6 +26,7 @@ class Intent(StrEnum):
     CALLERS = "callers"
     CALLEES = "callees"
     THROUGHPUT = "throughput"
+    VERDICT = "verdict"
     SUMMARY = "summary"
 
 
@@ -32,7 +39,12 @@ _INTENTS = (
         r"|depends? on (it|this)",
     ),
     (Intent.CALLEES, r"what does it call|calls? what|downstream|dependenc|children"),
-    (Intent.THROUGHPUT, r"how many|how often|rate|throughput|traffic|volume|busy"),
+    (Intent.THROUGHPUT, r"how many|how often|rate|throughput|traffic|volume|busy|busiest"),
+    (
+        Intent.VERDICT,
+        r"\bnoise|\bnoisy|worth|alert|\bignore|\bmatters?\b|important|\bprobes?\b"
+        r"|health ?checks?",
+    ),
 )
 
 
@@ -56,8 +68,18 @@ def answer_text(question: str, facts: PatternFacts) -> str:
             parts.append(_callees(facts))
         elif intent is Intent.THROUGHPUT:
             parts.append(_throughput(facts))
+        elif intent is Intent.VERDICT:
+            parts.append(_verdict(facts))
         else:
-            parts.extend([_throughput(facts), _latency(facts), _errors(facts), _callers(facts)])
+            parts.extend(
+                [
+                    _verdict(facts),
+                    _throughput(facts),
+                    _latency(facts),
+                    _errors(facts),
+                    _callers(facts),
+                ]
+            )
     parts.append(f"(Source: {facts.source}.)")
     return "\n".join(part for part in parts if part)
 
@@ -65,6 +87,15 @@ def answer_text(question: str, facts: PatternFacts) -> str:
 def _headline(facts: PatternFacts) -> str:
     what = facts.description or f"{facts.service} {facts.span_kind}: {facts.operation}"
     return f"@{facts.name}: {what}"
+
+
+def _verdict(facts: PatternFacts) -> str:
+    if facts.verdict is None:
+        return "It has not been classified yet: there is no keep-or-noise verdict for it."
+    reason = f" {facts.verdict_reason}" if facts.verdict_reason else ""
+    if facts.verdict == "noise":
+        return f"Verdict: noise, counted but not worth attention or alerts.{reason}"
+    return f"Verdict: keep, not noise: worth watching.{reason}"
 
 
 def _latency(facts: PatternFacts) -> str:
@@ -117,6 +148,15 @@ def _slow_period(cause: SlowCause) -> str:
         )
     else:
         text += f" It calls nothing traced: the extra {_ms(cause.added_ms)} is its own time."
+    if len(cause.chain) > 1:
+        hops = " -> ".join(
+            f"@{hop.name} (median {_ms(hop.p50_outside_ms)} -> {_ms(hop.p50_during_ms)})"
+            for hop in cause.chain
+        )
+        text += (
+            f" Down the call chain: {hops}; @{cause.chain[-1].name} spent the extra time "
+            "itself, where the slowdown comes from."
+        )
     return text
 
 
@@ -128,26 +168,69 @@ def _errors(facts: PatternFacts) -> str:
         text += " Status codes: " + ", ".join(f"{c} x{n:,}" for c, n in facts.status_codes) + "."
     if facts.exception_types:
         text += " Exceptions: " + ", ".join(f"{e} x{n:,}" for e, n in facts.exception_types) + "."
+    for period in facts.error_periods:
+        text += " " + _error_period(period)
+    if facts.error_chain:
+        hops = " -> ".join(
+            f"@{hop.name} ({hop.service}, {_errors_count(hop.error_count)}, {hop.error_rate:.2%}"
+            + (f"; {hop.exception_types[0][0]}" if hop.exception_types else "")
+            + ")"
+            for hop in facts.error_chain
+        )
+        deepest = facts.error_chain[-1]
+        text += (
+            f" Where they come from, down the call chain: {hops}. The errors start at "
+            f"@{deepest.name} in {deepest.service}"
+        )
+        if deepest.status_codes:
+            text += " (status codes " + ", ".join(f"{c} x{n:,}" for c, n in deepest.status_codes)
+            text += ")"
+        text += "."
     if facts.error_traces:
         text += " Example traces: " + ", ".join(facts.error_traces) + "."
     return text
+
+
+def _errors_count(count: int) -> str:
+    return f"{count:,} error" + ("" if count == 1 else "s")
+
+
+def _error_period(period: ErrorPeriod) -> str:
+    return (
+        f"Errors stood out from {_clock(period.start_s)} to {_clock(period.end_s)}: "
+        f"{period.errors:,} of {period.spans:,} spans failed ({period.rate:.0%}) against "
+        f"{period.rate_outside:.1%} the rest of the time."
+    )
 
 
 def _callers(facts: PatternFacts) -> str:
     if not facts.callers:
         return "No traced caller: its spans are roots (or their parents were not seen)."
     services = sorted({n.service for n in facts.callers})
-    listed = ", ".join(f"@{n.name} ({n.service}, {n.calls:,} calls)" for n in facts.callers[:5])
+    listed = _neighbour_list(facts.callers, lambda n: f"{n.service}, {n.calls:,} calls")
     return f"Called by {', '.join(services)}: {listed}."
 
 
 def _callees(facts: PatternFacts) -> str:
     if not facts.callees:
         return "It calls no traced pattern."
-    listed = ", ".join(
-        f"@{n.name} ({n.calls:,} calls, p95 {_ms(n.p95_ms)})" for n in facts.callees[:6]
-    )
-    return f"It calls: {listed}."
+    listed = _neighbour_list(facts.callees, lambda n: f"{n.calls:,} calls, p95 {_ms(n.p95_ms)}")
+    return f"It calls {len(facts.callees):,} patterns: {listed}."
+
+
+def _neighbour_list(neighbours: list[Neighbour], detail: Callable[[Neighbour], str]) -> str:
+    """The busiest neighbours with details, then more by name only, then a count."""
+    shown = [f"@{n.name} ({detail(n)})" for n in neighbours[:NEIGHBOURS_SHOWN]]
+    named = neighbours[NEIGHBOURS_SHOWN : NEIGHBOURS_SHOWN + NAMES_MORE]
+    if named:
+        shown.append(
+            f"and {len(neighbours) - NEIGHBOURS_SHOWN:,} more: "
+            + ", ".join(f"@{n.name}" for n in named)
+        )
+    rest = len(neighbours) - NEIGHBOURS_SHOWN - len(named)
+    if rest > 0:
+        shown.append(f"and {rest:,} others")
+    return ", ".join(shown)
 
 
 def _throughput(facts: PatternFacts) -> str:
@@ -160,6 +243,11 @@ def _throughput(facts: PatternFacts) -> str:
 
 def _calls(per_span: float) -> str:
     return f"{per_span:.2g} call" + ("" if f"{per_span:.2g}" == "1" else "s")
+
+
+def rendered_ms(value: float) -> str:
+    """A duration as answers write it: ``0.56 ms``, ``16 ms``, ``1.17 s``."""
+    return _ms(value)
 
 
 def _ms(value: float) -> str:

@@ -187,3 +187,67 @@ def test_an_unknown_mention_is_given_suggestions_by_meaning_but_no_answer(
     suggestions = answer.mentions[0]["suggestions"]
     assert suggestions and any("payment" in name or "stripe" in name for name in suggestions)
     assert "Did you mean" in answer.answer
+
+
+def test_back_to_the_first_one_means_the_first_pattern_asked_about(store: PatternStore) -> None:
+    service = ChatService(store)
+    query = named(store, "inventory", "WHERE category_id = ?")
+    page = named(store, "frontend", "GET /products")
+    first = service.ask(f"@{query.name} what is its p99?")
+    service.ask(f"and @{page.name}?", first.conversation_id)
+    back = service.ask("back to the first one: what calls it?", first.conversation_id)
+    assert [c["pattern"] for c in back.citations] == [query.name]
+    assert "Called by inventory" in back.answer
+
+
+def test_what_made_that_slow_goes_down_to_the_pattern_that_spent_the_time(
+    store: PatternStore,
+) -> None:
+    service = ChatService(store)
+    query = named(store, "inventory", "WHERE category_id = ?")
+    page = named(store, "frontend", "GET /category")
+    first = service.ask(f"why is @{page.name} slow?")
+    follow = service.ask("and what made that slow?", first.conversation_id)
+    assert [c["pattern"] for c in follow.citations] == [query.name]
+    assert f"Down the call chain from @{page.name}" in follow.answer
+    again = service.ask("and its error rate?", follow.conversation_id)
+    assert [c["pattern"] for c in again.citations] == [query.name]
+
+
+def test_that_query_is_the_one_the_last_answer_named(store: PatternStore) -> None:
+    service = ChatService(store)
+    query = named(store, "inventory", "WHERE category_id = ?")
+    first = service.ask("why is inventory slow?")
+    assert f"@{query.name}" in first.answer
+    follow = service.ask("how many times did that query run?", first.conversation_id)
+    assert [c["pattern"] for c in follow.citations] == [query.name]
+    assert f"{query.stats.count:,} spans" in follow.answer
+
+
+def test_a_ranking_question_answers_with_the_first_and_lists_the_runners_up(
+    store: PatternStore,
+) -> None:
+    live = live_patterns(store.load())
+    busiest = sorted(live, key=lambda p: (-p.stats.count, p.id))[:3]
+    answer = ChatService(store).ask("which pattern is the busiest?")
+    assert [c["pattern"] for c in answer.citations] == [busiest[0].name]
+    assert answer.answer.startswith(f"Ranked by spans: 1. @{busiest[0].name}")
+    assert all(f"@{p.name}" in answer.answer.split("\n")[0] for p in busiest)
+
+
+def test_which_services_call_a_service_counts_every_one_of_its_patterns(
+    store: PatternStore,
+) -> None:
+    live = live_patterns(store.load())
+    by_id = {p.id: p for p in live}
+    callers = {
+        by_id[parent].service
+        for p in live
+        if p.service == "inventory"
+        for parent in p.parents
+        if parent in by_id and by_id[parent].service != "inventory"
+    }
+    assert len(callers) >= 2
+    answer = ChatService(store).ask("which services call inventory?")
+    line = next(x for x in answer.answer.split("\n") if x.startswith("Services that call"))
+    assert all(f"{service} (" in line for service in callers)

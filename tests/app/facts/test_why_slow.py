@@ -92,3 +92,15 @@ def test_a_pattern_that_did_not_slow_down_says_so(discovered: list[SpanPattern])
     facts = facts_of(discovered, "WHERE sku = ?", "inventory")
     assert facts.slow == []
     assert "No period stands out" in answer_text("why is it slow?", facts)
+
+
+def test_a_page_three_hops_up_is_traced_down_the_chain_to_the_query(
+    discovered: list[SpanPattern],
+) -> None:
+    query = facts_of(discovered, "WHERE category_id = ?", "inventory")
+    page = facts_of(discovered, "GET /category", "frontend")
+    assert page.slow
+    chain = page.slow[0].chain
+    assert len(chain) >= 2 and chain[-1].name == query.name
+    answer = answer_text("why is it slow?", page)
+    assert f"@{query.name} spent the extra time itself" in answer

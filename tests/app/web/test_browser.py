@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -34,7 +35,14 @@ PRODUCTS = "http_server_frontend_get_products"
 
 
 def wait_for(browser: WebDriver, found: Callable[[WebDriver], object], seconds: float = 10) -> None:
-    WebDriverWait(browser, seconds, poll_frequency=0.05).until(found)
+    # A page that re-renders part of itself can swap an element out between finding it and
+    # reading it: look again rather than fail.
+    WebDriverWait(
+        browser,
+        seconds,
+        poll_frequency=0.05,
+        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+    ).until(found)
 
 
 def row_names(browser: WebDriver) -> list[str]:
@@ -55,8 +63,11 @@ def test_search_open_a_pattern_then_a_sample_trace(
 
     search = browser.find_element(By.ID, "search")
     search.send_keys("stripe charges", Keys.ENTER)
-    wait_for(browser, lambda b: "q=stripe" in b.current_url)
-    assert STRIPE in row_names(browser) and len(row_names(browser)) < 5
+    # The list filters as one types, then the search page loads: wait for the loaded one.
+    wait_for(
+        browser,
+        lambda b: "q=stripe" in b.current_url and STRIPE in row_names(b) and len(row_names(b)) < 5,
+    )
     screenshot("02-search")
 
     browser.find_element(By.LINK_TEXT, STRIPE).click()
