@@ -10,6 +10,7 @@ the template then fences it as data. Sample attributes that repeat what the oper
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -95,7 +96,7 @@ def pattern_card(
         ref=ref,
         service=redact_text(pattern.service),
         span_kind=pattern.span_kind,
-        operation=redact_text(pattern.operation),
+        operation=redact_text(compact_statement(pattern.operation)),
         matchers=_matchers(pattern),
         stats=stats_line(pattern),
         parents=_neighbours(pattern, pattern.parents, graph),
@@ -123,6 +124,21 @@ CONVENTIONAL_MATCHERS = frozenset(
     )
 )
 """Matcher fields the prompt names once for all patterns; a card lists only other ones."""
+
+
+_SELECTED = re.compile(r"\bSELECT\s+(?:DISTINCT\s+)?([^()]*?,[^()]*?)\s+FROM\b", re.IGNORECASE)
+_INSERTED = re.compile(r"\bINSERT\s+INTO\s+(\S+)\s*\([^()]*\)\s*VALUES\s*\(.*?\)(?=\s|$)", re.I)
+
+
+def compact_statement(operation: str) -> str:
+    """A statement without the column lists of SELECT and INSERT: the tables, the filter and
+    the verb name a query; the columns cost tokens and say little more.
+
+    ``postgresql SELECT id, sku, name FROM products WHERE category_id = ?`` reads
+    ``postgresql SELECT … FROM products WHERE category_id = ?``.
+    """
+    compact = _SELECTED.sub(lambda m: m.group(0).replace(m.group(1), "…"), operation)
+    return _INSERTED.sub(lambda m: f"INSERT INTO {m.group(1)} (…) VALUES (…)", compact)
 
 
 def _matchers(pattern: SpanPattern) -> str:
