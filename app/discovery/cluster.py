@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import random
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 
 from app.discovery.known import ExactMatcherIndex
 from app.discovery.operation import Operation
 from app.discovery.patterns import PatternKey, SpanPattern
+from app.discovery.timeline import BASE_WIDTH_S
 from connectors.spans import Span, SpanKind
 
 Normalizer = Callable[[Span], Operation]
@@ -32,13 +33,33 @@ Normalizer = Callable[[Span], Operation]
 RECENT_SPANS = 500_000
 """Spans remembered for resolving edges: enough for the traces in flight of a busy system."""
 WAITING_EDGES = 100_000
+RECENT_PRODUCERS = 100_000
+"""Producer spans remembered for consumer lag: messages in flight, or in a backlog."""
 
 SpanRef = tuple[str, str]  # (trace id, span id)
 _KIND_LABELS = tuple(kind.label for kind in SpanKind)
+_PRODUCER, _CONSUMER = SpanKind.PRODUCER, SpanKind.CONSUMER
+_CONSUMER_LABEL = SpanKind.CONSUMER.label
+_BUCKET_NS = BASE_WIDTH_S * 1_000_000_000
+_ID_BITS = 32
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+@dataclass
+class _BatchEdges:
+    """A batch's resolved edges, one entry per child span, in parallel lists of ints."""
+
+    codes: list[int] = field(default_factory=list)
+    """``parent pattern id << _ID_BITS | child pattern id``."""
+    callers: list[int] = field(default_factory=list)
+    """The hash of the parent span's reference: distinct parent spans, counted."""
+    buckets: list[int] = field(default_factory=list)
+    """The child span's start in base buckets (``BASE_WIDTH_S``)."""
 
 
 class _RecentSpans(dict[SpanRef, int]):
-    """Pattern ids of the latest spans; the oldest tenth goes once ``capacity`` is passed.
+    """Pattern ids (or end times) of the latest spans; the oldest tenth goes once
+    ``capacity`` is passed.
 
     Evicting in chunks keeps the per-span cost to one dict insert (an ``OrderedDict`` LRU
     costs twice that); a span is written once, so insertion order is age order.
@@ -92,6 +113,7 @@ class PatternClusterer:
         seed: int = 0,
         recent_spans: int = RECENT_SPANS,
         waiting_edges: int = WAITING_EDGES,
+        recent_producers: int = RECENT_PRODUCERS,
         unindexed: Iterable[PatternKey] = (),
         scope: ReplayScope | None = None,
         retired_names: Iterable[str] = (),
@@ -107,8 +129,11 @@ class PatternClusterer:
         self.spans_recognised = 0
         """Spans found by the matchers of a known pattern, without normalization."""
         self._recent = _RecentSpans(recent_spans)
-        # Children (or consumers) whose parent (or producer) span has not arrived yet.
-        self._waiting: OrderedDict[SpanRef, list[int]] = OrderedDict()
+        # Children (or consumers) whose parent (or producer) span has not arrived yet, with
+        # their start.
+        self._waiting: OrderedDict[SpanRef, list[tuple[int, int]]] = OrderedDict()
+        # End times of recent producer spans, for the lag of the consumer spans they feed.
+        self._producer_ends = _RecentSpans(recent_producers)
         self._waiting_capacity = waiting_edges
         self.spans_seen = 0
         for index, pattern in enumerate(known):
@@ -120,10 +145,17 @@ class PatternClusterer:
             self._index(pattern)
 
     def accept(self, spans: Sequence[Span]) -> None:
-        """Cluster a batch; statistics are added per pattern at the end of the batch."""
+        """Cluster a batch; statistics and edges are added per pattern at the end of it."""
         by_pattern: dict[int, list[Span]] = {}
         recent = self._recent
         waiting = self._waiting
+        producers = self._producer_ends
+        # Edges as plain ints (parent and child ids in one, the parent span's hash, the
+        # child's base bucket): ints are not tracked by the garbage collector, tuples kept
+        # for the batch would be, and would make its full collections much more frequent.
+        edges = _BatchEdges()
+        edge_codes, edge_callers, edge_buckets = edges.codes, edges.callers, edges.buckets
+        lags: list[tuple[int, int, int]] = []
         for span in spans:
             pattern_id = self._pattern_id(span)
             members = by_pattern.get(pattern_id)
@@ -135,36 +167,106 @@ class PatternClusterer:
             trace_id = span.trace_id
             ref = (trace_id, span.span_id)
             recent[ref] = pattern_id
+            kind = span.kind
+            if kind is _PRODUCER:
+                producers[ref] = span.end_unix_nano
+            start_ns = span.start_unix_nano
             parent_span_id = span.parent_span_id
             if parent_span_id is not None:
                 parent_ref = (trace_id, parent_span_id)
                 parent_id = recent.get(parent_ref)
                 if parent_id is None:
-                    self._wait(parent_ref, pattern_id)
+                    self._wait(parent_ref, pattern_id, start_ns)
                 else:
-                    self._edge(parent_id, pattern_id)
+                    edge_codes.append(parent_id << _ID_BITS | pattern_id)
+                    edge_callers.append(hash(parent_ref))
+                    edge_buckets.append(start_ns // _BUCKET_NS)
+                    if kind is _CONSUMER:
+                        produced = producers.get(parent_ref)
+                        if produced is not None:
+                            lags.append((pattern_id, start_ns, start_ns - produced))
             if span.links:
                 for link in span.links:
                     producer_ref = (link.trace_id, link.span_id)
                     producer_id = recent.get(producer_ref)
                     if producer_id is None:
-                        self._wait(producer_ref, pattern_id)
+                        self._wait(producer_ref, pattern_id, start_ns)
                     else:
-                        self._edge(producer_id, pattern_id)
+                        edge_codes.append(producer_id << _ID_BITS | pattern_id)
+                        edge_callers.append(hash(producer_ref))
+                        edge_buckets.append(start_ns // _BUCKET_NS)
+                        if kind is _CONSUMER:
+                            produced = producers.get(producer_ref)
+                            if produced is not None:
+                                lags.append((pattern_id, start_ns, start_ns - produced))
             if waiting:
                 waiting_children = waiting.pop(ref, None)
                 if waiting_children:
-                    for child_id in waiting_children:
-                        self._edge(pattern_id, child_id)
+                    for child_id, child_start_ns in waiting_children:
+                        edge_codes.append(pattern_id << _ID_BITS | child_id)
+                        edge_callers.append(hash(ref))
+                        edge_buckets.append(child_start_ns // _BUCKET_NS)
+                        if (
+                            kind is _PRODUCER
+                            and self.patterns[child_id].span_kind == _CONSUMER_LABEL
+                        ):
+                            lags.append(
+                                (child_id, child_start_ns, child_start_ns - span.end_unix_nano)
+                            )
         if len(recent) > recent.capacity:
             recent.evict_oldest()
+        if len(producers) > producers.capacity:
+            producers.evict_oldest()
         patterns = self.patterns
         rng = self._rng
         scope = self._scope
         for pattern_id, members in by_pattern.items():
             if scope is None or pattern_id in scope.affected:
                 patterns[pattern_id].stats.add_many(members, rng)
+        if edge_codes:
+            self._add_edges(edges)
+        if lags:
+            self._add_lags(lags)
         self.spans_seen += len(spans)
+
+    def _add_edges(self, edges: _BatchEdges) -> None:
+        """Count a batch's edges, per edge and base bucket: the calls, and the distinct
+        parent spans that made them (children of one parent span split across batches count
+        it twice, which is rare: a trace's spans mostly arrive together)."""
+        grouped: dict[tuple[int, int], list[int]] = {}
+        by_caller = Counter(zip(edges.codes, edges.buckets, edges.callers, strict=True))
+        for (code, bucket, _caller), calls in by_caller.items():
+            key = (code, bucket)
+            found = grouped.get(key)
+            if found is None:
+                grouped[key] = [calls, 1]
+            else:
+                found[0] += calls
+                found[1] += 1
+        patterns = self.patterns
+        scope = self._scope
+        for (code, bucket), (calls, callers) in grouped.items():
+            parent_id, child_id = code >> _ID_BITS, code & _ID_MASK
+            if scope is not None and not scope.counts_edge(parent_id, child_id):
+                continue
+            parent = patterns[parent_id]
+            parent.children[child_id] += calls
+            patterns[child_id].parents[parent_id] += calls
+            parent.stats.add_calls(child_id, bucket * BASE_WIDTH_S, calls, callers)
+
+    def _add_lags(self, lags: list[tuple[int, int, int]]) -> None:
+        by_consumer: dict[int, tuple[list[int], list[float]]] = {}
+        scope = self._scope
+        for consumer_id, start_ns, lag_ns in lags:
+            if scope is not None and consumer_id not in scope.affected:
+                continue
+            found = by_consumer.get(consumer_id)
+            if found is None:
+                found = by_consumer[consumer_id] = ([], [])
+            found[0].append(start_ns // 1_000_000_000)
+            found[1].append(lag_ns / 1e6)
+        for consumer_id, (starts_s, lags_ms) in by_consumer.items():
+            self.patterns[consumer_id].stats.add_lags(starts_s, lags_ms)
 
     def add(self, span: Span) -> SpanPattern:
         """Cluster one span (``accept`` is faster for many)."""
@@ -219,20 +321,14 @@ class PatternClusterer:
         self._names.add(candidate)
         return candidate
 
-    def _wait(self, parent_ref: SpanRef, child_id: int) -> None:
+    def _wait(self, parent_ref: SpanRef, child_id: int, start_ns: int) -> None:
         children = self._waiting.get(parent_ref)
         if children is None:
-            self._waiting[parent_ref] = [child_id]
+            self._waiting[parent_ref] = [(child_id, start_ns)]
             if len(self._waiting) > self._waiting_capacity:
                 self._waiting.popitem(last=False)
         else:
-            children.append(child_id)
-
-    def _edge(self, parent_id: int, child_id: int) -> None:
-        if self._scope is not None and not self._scope.counts_edge(parent_id, child_id):
-            return
-        self.patterns[parent_id].children[child_id] += 1
-        self.patterns[child_id].parents[parent_id] += 1
+            children.append((child_id, start_ns))
 
     def callers(self, pattern: SpanPattern) -> list[str]:
         """Services whose spans call (or, through links, produce for) this pattern."""

@@ -235,14 +235,20 @@ def merge_into(
         target.stats.merge(source.stats)
         for parent_id, calls in source.parents.items():
             all_patterns[parent_id].children.pop(source.id, None)
+            over_time = all_patterns[parent_id].stats.calls.pop(source.id, None)
             parent_id = target.id if parent_id == source.id else parent_id
             all_patterns[parent_id].children[target.id] += calls
+            if over_time is not None:
+                all_patterns[parent_id].stats.merge_calls(target.id, over_time)
             target.parents[parent_id] += calls
         for child_id, calls in source.children.items():
             all_patterns[child_id].parents.pop(source.id, None)
             child_id = target.id if child_id == source.id else child_id
             all_patterns[child_id].parents[target.id] += calls
             target.children[child_id] += calls
+        # The source's calls over time came with its statistics, under their child ids.
+        if source.id in target.stats.calls:
+            target.stats.merge_calls(target.id, target.stats.calls.pop(source.id))
         source.retire(into=target.id)
         for pattern in all_patterns:
             if pattern.merged_into == source.id:

@@ -132,6 +132,7 @@ def split(
     all_overrides = [*overrides, override]
     for other_id in list(pattern.parents):
         patterns[other_id].children.pop(pattern.id, None)
+        patterns[other_id].stats.calls.pop(pattern.id, None)
     for other_id in list(pattern.children):
         patterns[other_id].parents.pop(pattern.id, None)
     pattern.retire(into=None)

@@ -19,7 +19,7 @@ from ddsketch import DDSketch
 
 from app.discovery.attribute_profile import MIN_SPANS, SLOW_QUANTILE, AttributeProfile
 from app.discovery.sketches import SKETCH_ACCURACY, add_durations_ms
-from app.discovery.timeline import Timeline
+from app.discovery.timeline import CallTimeline, Timeline
 from connectors.spans import Span, StatusCode
 
 __all__ = ["SKETCH_ACCURACY", "PatternStats", "add_durations_ms", "count_bounded"]
@@ -74,6 +74,12 @@ class PatternStats:
     """Count, errors and durations per time bucket: the trend behind "since when?"."""
     profile: AttributeProfile = field(default_factory=AttributeProfile)
     """Attribute values among slow spans and all spans: what the slow ones share."""
+    calls: dict[int, CallTimeline] = field(default_factory=dict)
+    """By child pattern id: its calls from these spans over time (N+1 loops show there)."""
+    lag_ms: DDSketch = field(default_factory=lambda: DDSketch(SKETCH_ACCURACY))
+    """For consumers: from the end of the producer span to the start of this one."""
+    lag_timeline: Timeline = field(default_factory=Timeline)
+    """Consumer lag per time bucket (of the consumer span's start)."""
     _threshold: float | None = field(default=None, repr=False, compare=False)
     _threshold_count: int = field(default=0, repr=False, compare=False)
 
@@ -130,6 +136,24 @@ class PatternStats:
                 count_bounded(self.status_codes, code, amount)
         self._sample(spans, durations, rng)
 
+    def add_calls(self, child_id: int, start_s: int, calls: int, callers: int) -> None:
+        """``calls`` to ``child_id`` made by ``callers`` of these spans, starting in the
+        bucket of ``start_s``."""
+        timeline = self.calls.get(child_id)
+        if timeline is None:
+            timeline = self.calls[child_id] = CallTimeline()
+        timeline.add(start_s, calls, callers)
+
+    def add_lags(self, starts_s: Sequence[int], lags_ms: Sequence[float]) -> None:
+        """Consumer lags (negative ones, from clock skew, count as none)."""
+        clamped = [max(lag, 0.0) for lag in lags_ms]
+        add_durations_ms(self.lag_ms, clamped)
+        self.lag_timeline.add(starts_s, clamped, [False] * len(clamped))
+
+    @property
+    def lag_count(self) -> int:
+        return int(self.lag_ms.count)
+
     def _sample(self, spans: Sequence[Span], durations: list[int], rng: random.Random) -> None:
         # Reservoir sampling (Vitter's algorithm R): each span is kept with equal chance.
         typical = self.typical
@@ -180,6 +204,11 @@ class PatternStats:
         self.durations_ms.merge(other.durations_ms)
         self.timeline.merge(other.timeline)
         self.profile.merge(other.profile)
+        for child_id, calls in other.calls.items():
+            self.merge_calls(child_id, calls)
+        if other.lag_ms.count:
+            self.lag_ms.merge(other.lag_ms)
+            self.lag_timeline.merge(other.lag_timeline)
         for code, amount in other.status_codes.items():
             count_bounded(self.status_codes, code, amount)
         for kind, amount in other.exception_types.items():
@@ -202,6 +231,12 @@ class PatternStats:
             )
             typical.append(pools[side].pop())
         self.typical = typical
+
+    def merge_calls(self, child_id: int, calls: CallTimeline) -> None:
+        mine = self.calls.get(child_id)
+        if mine is None:
+            mine = self.calls[child_id] = CallTimeline(calls.width_s)
+        mine.merge(calls)
 
     @property
     def error_rate(self) -> float:

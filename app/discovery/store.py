@@ -27,7 +27,7 @@ from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
 from app.discovery.sketches import SKETCH_ACCURACY, decode_sketch, encode_sketch
 from app.discovery.stats import PatternStats, slow_entry
-from app.discovery.timeline import BASE_WIDTH_S, TimeBucket, Timeline
+from app.discovery.timeline import BASE_WIDTH_S, CallTimeline, TimeBucket, Timeline
 from connectors.spans import Span
 
 SCHEMA_VERSION = 2
@@ -88,6 +88,12 @@ class _StoredStats(msgspec.Struct, array_like=True):
     """(bucket start, count, errors, sketch) per bucket; empty in stores written before."""
     profile: tuple[int, int, dict[str, dict[str, tuple[int, int]]], list[str]] = (0, 0, {}, [])
     """The attribute profile: profiled, profiled slow, counts by value, dropped attributes."""
+    calls: dict[int, tuple[int, list[tuple[int, int, int]]]] = {}
+    """By child pattern id: (bucket width, [(bucket start, calls, parent spans)])."""
+    lag_sketch: bytes = b""
+    """Consumer lag (ms); empty for other patterns and in stores written before."""
+    lag_timeline_width_s: int = BASE_WIDTH_S
+    lag_timeline: list[tuple[int, int, int, bytes]] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -322,10 +328,7 @@ def _encode_stats(stats: PatternStats) -> bytes:
             slowest=stats.slowest_spans(),
             errors=stats.errors,
             timeline_width_s=stats.timeline.width_s,
-            timeline=[
-                (b.start_s, b.count, b.errors, encode_sketch(b.durations_ms))
-                for b in stats.timeline.ordered()
-            ],
+            timeline=_encode_timeline(stats.timeline),
             profile=(
                 stats.profile.profiled,
                 stats.profile.profiled_slow,
@@ -335,8 +338,36 @@ def _encode_stats(stats: PatternStats) -> bytes:
                 },
                 sorted(stats.profile.dropped),
             ),
+            calls={
+                child_id: (
+                    timeline.width_s,
+                    [
+                        (start, calls, callers)
+                        for start, (calls, callers) in timeline.buckets.items()
+                    ],
+                )
+                for child_id, timeline in stats.calls.items()
+            },
+            lag_sketch=encode_sketch(stats.lag_ms) if stats.lag_ms.count else b"",
+            lag_timeline_width_s=stats.lag_timeline.width_s,
+            lag_timeline=_encode_timeline(stats.lag_timeline),
         )
     )
+
+
+def _encode_timeline(timeline: Timeline) -> list[tuple[int, int, int, bytes]]:
+    return [
+        (b.start_s, b.count, b.errors, encode_sketch(b.durations_ms)) for b in timeline.ordered()
+    ]
+
+
+def _decode_timeline(width_s: int, buckets: list[tuple[int, int, int, bytes]]) -> Timeline:
+    timeline = Timeline(width_s)
+    timeline.buckets = {
+        start: TimeBucket(start, count, errors, decode_sketch(data))
+        for start, count, errors, data in buckets
+    }
+    return timeline
 
 
 def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) -> PatternStats:
@@ -344,12 +375,15 @@ def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) ->
     slowest = [slow_entry(s.end_unix_nano - s.start_unix_nano, s) for s in stored.slowest]
     heapq.heapify(slowest)
     sketch = decode_sketch(stored.sketch) if sketches else DDSketch(SKETCH_ACCURACY)
-    timeline = Timeline(stored.timeline_width_s)
-    if timelines:
-        timeline.buckets = {
-            start: TimeBucket(start, count, errors, decode_sketch(data))
-            for start, count, errors, data in stored.timeline
-        }
+    timeline = _decode_timeline(stored.timeline_width_s, stored.timeline if timelines else [])
+    lag_timeline = _decode_timeline(
+        stored.lag_timeline_width_s, stored.lag_timeline if timelines else []
+    )
+    lag_sketch = (
+        decode_sketch(stored.lag_sketch)
+        if sketches and stored.lag_sketch
+        else DDSketch(SKETCH_ACCURACY)
+    )
     return PatternStats(
         count=stored.count,
         error_count=stored.error_count,
@@ -372,4 +406,12 @@ def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) ->
             },
             dropped=set(stored.profile[3]),
         ),
+        calls={
+            child_id: CallTimeline(
+                width_s, {start: [calls, callers] for start, calls, callers in buckets}
+            )
+            for child_id, (width_s, buckets) in stored.calls.items()
+        },
+        lag_ms=lag_sketch,  # type: ignore[arg-type]
+        lag_timeline=lag_timeline,
     )

@@ -124,3 +124,63 @@ def merged(buckets: Iterable[TimeBucket]) -> TimeBucket:
             total = TimeBucket(bucket.start_s)
         total.merge(bucket)
     return total or TimeBucket(0)
+
+
+@dataclass
+class CallTimeline:
+    """Calls from one pattern's spans to one child pattern, per time bucket: the calls and
+    the distinct parent spans that made them.
+
+    Calls per parent span over time is what shows an N+1 loop appearing (a cart that starts
+    running one SELECT per item). Buckets coarsen as ``Timeline``'s do, so memory is
+    bounded per edge of the pattern graph.
+    """
+
+    width_s: int = BASE_WIDTH_S
+    buckets: dict[int, list[int]] = field(default_factory=dict)
+    """By the bucket's start: ``[calls, parent spans that made them]``."""
+
+    def add(self, start_s: int, calls: int, callers: int) -> None:
+        key = start_s - start_s % self.width_s
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            self.buckets[key] = [calls, callers]
+            if len(self.buckets) > MAX_BUCKETS:
+                self.coarsen()
+        else:
+            bucket[0] += calls
+            bucket[1] += callers
+
+    def coarsen(self, width_s: int | None = None) -> None:
+        width = width_s or self.width_s * 2
+        if width % self.width_s:
+            raise ValueError(f"{width} s is not a multiple of {self.width_s} s")
+        merged: dict[int, list[int]] = {}
+        for start, (calls, callers) in self.buckets.items():
+            key = start - start % width
+            bucket = merged.get(key)
+            if bucket is None:
+                merged[key] = [calls, callers]
+            else:
+                bucket[0] += calls
+                bucket[1] += callers
+        self.width_s, self.buckets = width, merged
+        while len(self.buckets) > MAX_BUCKETS:
+            self.coarsen()
+
+    def merge(self, other: CallTimeline) -> None:
+        width = max(self.width_s, other.width_s)
+        if self.width_s != width:
+            self.coarsen(width)
+        for start, (calls, callers) in other.at_width(width).items():
+            self.add(start, calls, callers)
+
+    def at_width(self, width_s: int) -> dict[int, tuple[int, int]]:
+        """``{bucket start: (calls, parent spans)}`` with buckets of ``width_s`` (a multiple
+        of this one's width)."""
+        found: dict[int, tuple[int, int]] = {}
+        for start, (calls, callers) in self.buckets.items():
+            key = start - start % width_s
+            had = found.get(key, (0, 0))
+            found[key] = (had[0] + calls, had[1] + callers)
+        return found

@@ -24,7 +24,15 @@ from dataclasses import dataclass, field, replace
 
 from app.discovery.attribute_profile import Skew
 from app.discovery.patterns import SpanPattern
-from app.facts.trend import ErrorPeriod, SlowPeriod, error_periods, slow_periods, window_medians
+from app.facts.consumer_lag import ConsumerLag, consumer_lag
+from app.facts.repeated_calls import RepeatedCall, repeated_calls
+from app.facts.trend import (
+    ErrorPeriod,
+    SlowPeriod,
+    error_periods,
+    slow_periods,
+    window_medians,
+)
 from app.redact import redact_value
 
 TOP = 3
@@ -132,12 +140,14 @@ class PatternFacts:
     error_periods: list[ErrorPeriod] = field(default_factory=list)
     error_chain: list[ErrorHop] = field(default_factory=list)
     """Down the call chain, where its errors come from (empty: from itself)."""
+    repeated_calls: list[RepeatedCall] = field(default_factory=list)
+    lag: ConsumerLag | None = None
     verdict: str | None = None
     """The classifier's verdict, ``keep`` or ``noise``; None when not classified."""
     verdict_reason: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "name": self.name,
             "service": self.service,
             "span_kind": self.span_kind,
@@ -201,6 +211,7 @@ class PatternFacts:
                     "p50_during_ms": round(cause.period.p50_during_ms, 3),
                     "p50_outside_ms": round(cause.period.p50_outside_ms, 3),
                     "factor": round(cause.period.factor, 2),
+                    **({"since_change": True} if cause.period.since_change else {}),
                     "self_added_ms": round(cause.self_ms, 3),
                     "children": [
                         {
@@ -234,6 +245,39 @@ class PatternFacts:
                 for skew in self.slow_attributes
             ],
         }
+        # Only when there is something to say: every answer's prompt has a token budget.
+        if self.repeated_calls:
+            found["repeated_calls"] = [
+                {
+                    "name": call.name,
+                    "since_unix_s": call.since_s,
+                    "calls_per_span_before": round(call.calls_per_span_before, 3),
+                    "calls_per_span_after": round(call.calls_per_span_after, 3),
+                    "calls_per_calling_span_before": round(call.calls_per_caller_before, 3),
+                    "calls_per_calling_span_after": round(call.calls_per_caller_after, 3),
+                    "child_p50_ms": round(call.child_p50_ms, 3),
+                    "added_ms": round(call.added_ms, 3),
+                }
+                for call in self.repeated_calls
+            ]
+        if self.lag is not None:
+            found["consumer_lag"] = {
+                "messages": self.lag.messages,
+                "p50_ms": round(self.lag.p50_ms, 1),
+                "p95_ms": round(self.lag.p95_ms, 1),
+                "max_ms": round(self.lag.max_ms, 1),
+                "peak_at_unix_s": self.lag.peak_at_s,
+                "behind": [
+                    {
+                        "start_unix_s": period.start_s,
+                        "end_unix_s": period.end_s,
+                        "p50_during_ms": round(period.p50_during_ms, 1),
+                        "p50_outside_ms": round(period.p50_outside_ms, 1),
+                    }
+                    for period in self.lag.behind
+                ],
+            }
+        return found
 
 
 def pattern_facts(
@@ -278,13 +322,18 @@ def pattern_facts(
         slow_traces=[(span.trace_id, span.duration_ms) for span in stats.slowest_spans()],
         callers=_neighbours(pattern.parents, graph),
         callees=_neighbours(pattern.children, graph),
-        slow=[_cause(pattern, period, graph) for period in slow_periods(stats.timeline)],
+        slow=[
+            _cause(pattern, _clamped(period, stats.last_seen_unix_nano), graph)
+            for period in slow_periods(stats.timeline)
+        ],
         slow_attributes=[
             replace(skew, value=str(redact_value(skew.attribute, skew.value)))
             for skew in stats.profile.over_represented()
         ],
         error_periods=error_periods(stats.timeline),
         error_chain=_error_chain(pattern, graph),
+        repeated_calls=repeated_calls(pattern, graph),
+        lag=consumer_lag(stats),
         verdict=verdict,
         verdict_reason=verdict_reason,
     )
@@ -387,3 +436,11 @@ def _error_chain(pattern: SpanPattern, graph: Mapping[int, SpanPattern]) -> list
         )
         current = child
     return chain
+
+
+def _clamped(period: SlowPeriod, last_seen_unix_nano: int) -> SlowPeriod:
+    """A level shift ends with the last span seen, not with the end of its bucket."""
+    last_s = int(last_seen_unix_nano // 1_000_000_000)
+    if period.since_change and period.start_s < last_s < period.end_s:
+        return replace(period, end_s=last_s)
+    return period

@@ -13,7 +13,9 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from app.facts.consumer_lag import ConsumerLag
 from app.facts.pattern_facts import NEIGHBOURS_SHOWN, Neighbour, PatternFacts, SlowCause
+from app.facts.repeated_calls import RepeatedCall
 from app.facts.trend import ErrorPeriod
 
 NAMES_MORE = 12
@@ -39,7 +41,11 @@ _INTENTS = (
         r"|depends? on (it|this)",
     ),
     (Intent.CALLEES, r"what does it call|calls? what|downstream|dependenc|children"),
-    (Intent.THROUGHPUT, r"how many|how often|rate|throughput|traffic|volume|busy|busiest"),
+    (
+        Intent.THROUGHPUT,
+        r"how many|how often|rate|throughput|traffic|volume|busy|busiest|\blag|behind"
+        r"|keep(?:s|ing)? up|backlog",
+    ),
     (
         Intent.VERDICT,
         r"\bnoise|\bnoisy|worth|alert|\bignore|\bmatters?\b|important|\bprobes?\b"
@@ -60,6 +66,8 @@ def answer_text(question: str, facts: PatternFacts) -> str:
     for intent in asked:
         if intent is Intent.SLOW:
             parts.append(_latency(facts))
+            if facts.lag is not None and Intent.THROUGHPUT not in asked:
+                parts.append(_lag(facts.lag))  # how late it starts is part of how slow
         elif intent is Intent.ERRORS:
             parts.append(_errors(facts))
         elif intent is Intent.CALLERS:
@@ -107,6 +115,8 @@ def _latency(facts: PatternFacts) -> str:
         lines.append("No period stands out: its median stayed within 2.5x of its usual one.")
     for cause in facts.slow:
         lines.append(_slow_period(cause))
+    for call in facts.repeated_calls:
+        lines.append(_repeated_call(call, facts.name))
     if facts.slow_attributes:
         shared = "; ".join(
             f"{skew.attribute}={skew.value} on {skew.slow_share:.0%} of them against "
@@ -124,12 +134,26 @@ def _latency(facts: PatternFacts) -> str:
 
 def _slow_period(cause: SlowCause) -> str:
     period = cause.period
+    if period.since_change:
+        text = (
+            f"Slower since {_clock(period.start_s)}, from {_clock(period.start_s)} to "
+            f"{_clock(period.end_s)} (the last span seen): median {_ms(period.p50_during_ms)} "
+            f"against {_ms(period.p50_outside_ms)} before ({period.factor:.1f}x), p95 "
+            f"{_ms(period.p95_during_ms)} against {_ms(period.p95_outside_ms)}; "
+            f"{period.spans:,} spans ({period.share:.0%}) since then."
+        )
+        return text + _where_it_went(cause)
     text = (
         f"Slow from {_clock(period.start_s)} to {_clock(period.end_s)}: median "
         f"{_ms(period.p50_during_ms)} against {_ms(period.p50_outside_ms)} the rest of the "
         f"time ({period.factor:.1f}x), p95 {_ms(period.p95_during_ms)} against "
         f"{_ms(period.p95_outside_ms)}; {period.spans:,} spans ({period.share:.0%}) fell in it."
     )
+    return text + _where_it_went(cause)
+
+
+def _where_it_went(cause: SlowCause) -> str:
+    text = ""
     grown = [child for child in cause.children if child.added_ms > 0.1 * cause.added_ms]
     if grown:
         shares = "; ".join(
@@ -157,6 +181,34 @@ def _slow_period(cause: SlowCause) -> str:
             f" Down the call chain: {hops}; @{cause.chain[-1].name} spent the extra time "
             "itself, where the slowdown comes from."
         )
+    return text
+
+
+def _repeated_call(call: RepeatedCall, name: str) -> str:
+    return (
+        f"Repeated calls (N+1) since {_clock(call.since_s)}: @{call.name} runs "
+        f"{call.calls_per_caller_after:.1f} calls per span that calls it, from "
+        f"{_clock(call.since_s)} to {_clock(call.until_s)}, against "
+        f"{call.calls_per_caller_before:.1f} before; per span of @{name}, "
+        f"{call.calls_per_span_before:.2g} -> {call.calls_per_span_after:.2g} calls, "
+        f"which at its median of {_ms(call.child_p50_ms)} adds {_ms(call.added_ms)} per span."
+    )
+
+
+def _lag(lag: ConsumerLag) -> str:
+    text = (
+        f"Consumer lag (from the end of the producer's span to the start of this one, "
+        f"{lag.messages:,} messages): typically {_ms(lag.p50_ms)}, p95 {_ms(lag.p95_ms)}, "
+        f"peak {_ms(lag.max_ms)} around {_clock(lag.peak_at_s)}."
+    )
+    for period in lag.behind:
+        text += (
+            f" It fell behind from {_clock(period.start_s)} to {_clock(period.end_s)}: median "
+            f"lag {_ms(period.p50_during_ms)} against {_ms(period.p50_outside_ms)} the rest "
+            "of the time."
+        )
+    if not lag.behind:
+        text += " It kept up: no period of longer lag stands out."
     return text
 
 
@@ -235,10 +287,13 @@ def _neighbour_list(neighbours: list[Neighbour], detail: Callable[[Neighbour], s
 
 def _throughput(facts: PatternFacts) -> str:
     per_hour = facts.rate_per_s * 3600
-    return (
+    text = (
         f"{facts.count:,} spans from {_clock(facts.first_seen_unix_s)} to "
         f"{_clock(facts.last_seen_unix_s)}, about {per_hour:,.0f} per hour."
     )
+    if facts.lag is not None:
+        text += "\n" + _lag(facts.lag)
+    return text
 
 
 def _calls(per_span: float) -> str:

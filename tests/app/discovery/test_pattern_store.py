@@ -9,6 +9,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import msgspec
+
 from app.discovery.cluster import PatternClusterer
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from app.discovery.store import PatternStore
@@ -63,6 +65,30 @@ def test_patterns_and_statistics_survive_a_restart(tmp_path: Path) -> None:
     assert second.patterns[0].stats.count == 59
     reopened.save(second.patterns)
     assert reopened.load()[0].stats.count == 59
+
+
+def test_calls_over_time_and_lag_survive_a_restart_and_old_stores_load(tmp_path: Path) -> None:
+    clusterer = PatternClusterer(by_name)
+    clusterer.accept([span(i, "root") for i in range(1, 20)])
+    clusterer.accept([span(100 + i, "child", parent=1 + i % 5) for i in range(1, 20)])
+    root, child = clusterer.patterns
+    root.stats.add_lags([1_700_000_000] * 3, [10.0, 20.0, 30.0])
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    store.save(clusterer.patterns)
+    loaded = store.load()[0].stats
+    assert loaded.calls[child.id].buckets == root.stats.calls[child.id].buckets
+    assert sum(c for c, _ in loaded.calls[child.id].buckets.values()) == 19
+    assert sum(p for _, p in loaded.calls[child.id].buckets.values()) == 5  # parent spans
+    assert loaded.lag_count == 3 and loaded.lag_timeline.ordered()[0].count == 3
+
+    # A store written before calls over time and lags: its stats end after the profile.
+    row = store.connection.execute("SELECT stats FROM patterns WHERE id = 0").fetchone()
+    fields = msgspec.msgpack.decode(row[0])
+    old = msgspec.msgpack.encode(fields[:14])
+    store.connection.execute("UPDATE patterns SET stats = ? WHERE id = 0", (old,))
+    before = store.load()[0].stats
+    assert before.count == 19 and before.calls == {} and before.lag_count == 0
+    store.close()
 
 
 def _save_forever(path: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.discovery.timeline import Timeline
-from app.facts.trend import error_periods, slow_periods
+from app.facts.trend import error_periods, level_shift, slow_periods
 
 START = 1_800_000_000 - 1_800_000_000 % 60
 
@@ -41,3 +43,34 @@ def test_a_period_no_slower_than_the_rest_is_not_called_slow() -> None:
     minutes[-1] = ([300.0] * 3, 0)
     (period,) = slow_periods(timeline(minutes))
     assert period.factor > 5
+
+
+def _stepped(medians_ms: list[float], spans: int = 20) -> Timeline:
+    timeline = Timeline()
+    for minute, median in enumerate(medians_ms):
+        starts = [minute * 60] * spans
+        durations = [median * (0.9 + 0.2 * i / spans) for i in range(spans)]
+        timeline.add(starts, durations, [False] * spans)
+    return timeline
+
+
+@pytest.mark.parametrize(
+    ("medians_ms", "shift_at_minute"),
+    [
+        ([10.0] * 12 + [30.0] * 8, 12),  # slower for the last 40%: a level shift
+        ([10.0] * 6 + [30.0] * 14, 6),  # slower for most of the time, still a shift
+        ([10.0] * 8 + [30.0] * 5 + [10.0] * 7, None),  # a slow period that ended
+        ([10.0, 11.0, 9.5, 10.5] * 5, None),  # noise
+        ([10.0] * 12 + [13.0] * 8, None),  # 1.3x: too small to call
+    ],
+)
+def test_a_level_shift_is_a_lasting_slowdown(
+    medians_ms: list[float], shift_at_minute: int | None
+) -> None:
+    shift = level_shift(_stepped(medians_ms))
+    if shift_at_minute is None:
+        assert shift is None
+    else:
+        assert shift is not None and shift.start_s == shift_at_minute * 60
+        assert shift.factor == pytest.approx(3.0, rel=0.05)
+        assert shift.since_change
