@@ -21,14 +21,13 @@ connection is shared between threads.
 # time, and ``Store`` below lives in ``patterns_router``, where a string could not find it.
 
 import difflib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.tenant_dependency import request_tenant
+from app.api.tenant_dependency import request_tenant, tenant_store
 from app.chat.index import retriever
 from app.chat.lexical import words
 from app.classify.store import ClassificationStore, Correction, CorrectionError
@@ -36,9 +35,7 @@ from app.classify.verdict import MAX_TEXT_LENGTH, Category, Source, Verdict
 from app.discovery.documents import pattern_document
 from app.discovery.heads import read_heads
 from app.discovery.patterns import SpanPattern
-from app.discovery.store import PatternStore
 from app.settings import Settings
-from app.tenancy import tenant_store_path
 
 CorrectableField = Literal["name", "description", "category", "verdict", "reasoning"]
 """``app.classify.store.CORRECTABLE``, spelled out so that the schema lists the choices."""
@@ -149,18 +146,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def patterns_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["patterns"])
 
-    def open_store(
-        tenant: Annotated[str, Depends(request_tenant)],
-    ) -> Iterator[ClassificationStore]:
-        path = tenant_store_path(settings, tenant)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        store = PatternStore(path)
-        try:
-            yield ClassificationStore(store)
-        finally:
-            store.close()
-
-    Store = Annotated[ClassificationStore, Depends(open_store)]
+    Store = Annotated[ClassificationStore, Depends(tenant_store(settings))]
     Tenant = Annotated[str, Depends(request_tenant)]
 
     @router.get("/patterns", summary="Live patterns, busiest first within each service")

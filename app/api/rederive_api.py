@@ -20,7 +20,7 @@ process runs one at a time.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -33,7 +33,7 @@ from app.api.patterns_api import (
     _Documented,
     _resolved,
 )
-from app.api.tenant_dependency import request_tenant
+from app.api.tenant_dependency import tenant_store
 from app.classify.store import ClassificationStore
 from app.discovery.documents import pattern_row
 from app.discovery.normalize import normalize
@@ -41,9 +41,7 @@ from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
 from app.discovery.rederive import Applied, merge, split
 from app.discovery.run import describe_source, replay_batches
-from app.discovery.store import PatternStore
 from app.settings import Settings
-from app.tenancy import tenant_store_path
 
 MAX_ATTRIBUTE_LENGTH = 255
 
@@ -92,18 +90,7 @@ def rederive_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["patterns"])
     one_at_a_time = threading.Lock()
 
-    def open_store(
-        tenant: Annotated[str, Depends(request_tenant)],
-    ) -> Iterator[ClassificationStore]:
-        path = tenant_store_path(settings, tenant)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        store = PatternStore(path)
-        try:
-            yield ClassificationStore(store)
-        finally:
-            store.close()
-
-    Store = Annotated[ClassificationStore, Depends(open_store)]
+    Store = Annotated[ClassificationStore, Depends(tenant_store(settings))]
 
     def apply(
         store: ClassificationStore,

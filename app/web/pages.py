@@ -13,7 +13,6 @@ give: 400 for a parameter it cannot use, 404 for a pattern or trace it does not 
 
 import difflib
 import re
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,14 +21,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from app.api.tenant_dependency import request_tenant
+from app.api.tenant_dependency import request_tenant, tenant_store
 from app.api.traces_api import _from_tempo
 from app.chat.service import GrafanaLinks
 from app.classify.store import ClassificationStore
 from app.classify.verdict import Category, Verdict
 from app.discovery.heads import PatternHead
 from app.discovery.sample_traces import stored_trace
-from app.discovery.store import PatternStore
 from app.settings import Settings
 from app.tenancy import tenant_store_path
 from app.web.catalog import Snapshots, complete_names
@@ -61,18 +59,7 @@ def web_router(settings: Settings) -> APIRouter:
     grafana = GrafanaLinks.from_settings(settings)
     mode = "model" if settings.model_configured else "offline"
 
-    def open_store(
-        tenant: Annotated[str, Depends(request_tenant)],
-    ) -> Iterator[ClassificationStore]:
-        path = tenant_store_path(settings, tenant)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        store = PatternStore(path)
-        try:
-            yield ClassificationStore(store)
-        finally:
-            store.close()
-
-    Store = Annotated[ClassificationStore, Depends(open_store)]
+    Store = Annotated[ClassificationStore, Depends(tenant_store(settings))]
     Tenant = Annotated[str, Depends(request_tenant)]
 
     def page(template: str, section: str, status_code: int = 200, **context: Any) -> HTMLResponse:

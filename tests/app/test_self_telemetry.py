@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
 import pytest
 import respx
 import uvicorn
@@ -27,6 +26,7 @@ from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
 from connectors.spans import Span
+from tests.openai_replies import chat_completion
 
 MODEL = "http://model.test/v1"
 REPO = Path(__file__).resolve().parents[2]
@@ -46,23 +46,7 @@ def test_a_model_call_is_a_client_span_with_the_genai_attributes(
     exported: InMemorySpanExporter, tmp_path: Path, no_network: respx.MockRouter
 ) -> None:
     no_network.post(f"{MODEL}/chat/completions").mock(
-        return_value=httpx.Response(
-            200,
-            json={
-                "id": "c",
-                "object": "chat.completion",
-                "created": 1,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Fine."},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 321, "completion_tokens": 12, "total_tokens": 333},
-            },
-        )
+        return_value=chat_completion("Fine.", prompt_tokens=321, completion_tokens=12, model="m")
     )
     exported.clear()
     answerer = answerer_from_settings(

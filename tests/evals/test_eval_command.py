@@ -15,6 +15,7 @@ from app.cli.main import cli
 from app.sample import SampleConfig, generate_traces
 from connectors.otlp.json_encode import encode_otlp_json
 from prompts import FENCE_CLOSE, FENCE_OPEN, template_version
+from tests.openai_replies import chat_completion
 
 pytestmark = pytest.mark.usefixtures("isolated_env")  # no key or model from the environment
 
@@ -91,26 +92,11 @@ def endpoint(request: httpx.Request) -> httpx.Response:
 
 
 def completion(content: str, prompt_tokens: int, completion_tokens: int) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "m",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "gpt-4o-mini",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        },
+    return chat_completion(
+        content,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model="gpt-4o-mini",
     )
 
 

@@ -12,6 +12,7 @@ import respx
 from app.settings import Settings
 from evals.judge import Exchange, Judge, judge_from_settings, read_verdict
 from prompts import FENCE_CLOSE, FENCE_OPEN
+from tests.openai_replies import chat_completion
 
 pytestmark = pytest.mark.usefixtures("isolated_env")  # no key or model from the environment
 
@@ -38,23 +39,7 @@ def judge() -> Judge:
 
 
 def reply(content: str) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "j",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "judge-1",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 420, "completion_tokens": 35, "total_tokens": 455},
-        },
-    )
+    return chat_completion(content, prompt_tokens=420, completion_tokens=35, model="judge-1")
 
 
 @pytest.mark.parametrize(

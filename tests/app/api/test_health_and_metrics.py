@@ -15,6 +15,7 @@ from app.api.server import create_app
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
+from tests.openai_replies import chat_completion
 
 TEMPO = "http://tempo.test:3200"
 MODEL = "http://model.test/v1"
@@ -92,23 +93,7 @@ def test_model_calls_tokens_and_cost_are_counted(
     from app.chat.model_answer import answerer_from_settings
 
     no_network.post(f"{MODEL}/chat/completions").mock(
-        return_value=httpx.Response(
-            200,
-            json={
-                "id": "c",
-                "object": "chat.completion",
-                "created": 1,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "Fine."},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100},
-            },
-        )
+        return_value=chat_completion("Fine.", prompt_tokens=1000, completion_tokens=100, model="m")
     )
     settings = Settings(data_dir=tmp_path, model_base_url=MODEL)
     answerer = answerer_from_settings(settings)

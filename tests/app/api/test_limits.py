@@ -21,6 +21,7 @@ from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.model_gate import ModelGate, Overloaded
 from app.settings import Settings
+from tests.openai_replies import chat_completion
 
 MODEL = "http://model.test/v1"
 
@@ -114,23 +115,7 @@ def test_model_calls_over_the_cap_answer_429_not_a_hang(
     def slow_model(request: httpx.Request) -> httpx.Response:
         arrived.set()
         release.wait(10)
-        return httpx.Response(
-            200,
-            json={
-                "id": "c",
-                "object": "chat.completion",
-                "created": 1,
-                "model": "m",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": "It is fine."},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 3, "total_tokens": 13},
-            },
-        )
+        return chat_completion("It is fine.", prompt_tokens=10, completion_tokens=3, model="m")
 
     no_network.post(f"{MODEL}/chat/completions").mock(side_effect=slow_model)
     settings = {"model_base_url": MODEL, "model_max_concurrency": 1, "model_max_queue": 0}

@@ -18,6 +18,7 @@ from app.discovery.store import PatternStore
 from app.sample import faults_by_name
 from app.settings import Settings
 from prompts import FENCE_CLOSE, FENCE_OPEN
+from tests.openai_replies import chat_completion
 
 BASE = "http://model.test/v1"
 FAULTS = faults_by_name(["slow_query", "prompt_injection"])
@@ -41,23 +42,7 @@ def service(data_dir: Path) -> ChatService:
 
 
 def reply(content: str) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "c",
-            "object": "chat.completion",
-            "created": 1,
-            "model": "gpt-4o-mini",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 1200, "completion_tokens": 80, "total_tokens": 1280},
-        },
-    )
+    return chat_completion(content, prompt_tokens=1200, completion_tokens=80, model="gpt-4o-mini")
 
 
 def test_the_model_writes_the_answer_from_fenced_facts(

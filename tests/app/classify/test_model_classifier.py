@@ -29,6 +29,7 @@ from app.sample import faults_by_name
 from app.settings import Settings
 from connectors.spans import SpanKind
 from prompts import FENCE_CLOSE, FENCE_OPEN
+from tests.openai_replies import chat_completion
 
 BASE = "http://model.test/v1"
 COMPLETIONS = f"{BASE}/chat/completions"
@@ -60,26 +61,11 @@ def store(tmp_path: Path) -> Iterator[PatternStore]:
 def completion(
     content: str, prompt_tokens: int = 900, completion_tokens: int = 600
 ) -> httpx.Response:
-    return httpx.Response(
-        200,
-        json={
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 1_790_000_000,
-            "model": "gpt-4o-mini",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        },
+    return chat_completion(
+        content,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model="gpt-4o-mini",
     )
 
 

@@ -11,6 +11,7 @@ import respx
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from tests.openai_replies import chat_completion
 
 BASE = "http://model.test/v1"
 
@@ -73,22 +74,8 @@ def test_classify_with_a_model_reports_tokens_and_the_second_run_costs_none(
             for ref, service, kind in refs
         ]
         content = json.dumps({"patterns": items})
-        return httpx.Response(
-            200,
-            json={
-                "id": "c",
-                "object": "chat.completion",
-                "created": 1,
-                "model": "local-llama",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
-            },
+        return chat_completion(
+            content, prompt_tokens=1000, completion_tokens=500, model="local-llama"
         )
 
     route = no_network.post(f"{BASE}/chat/completions").mock(side_effect=answer)
