@@ -8,7 +8,8 @@ authenticates). A token comes as ``Authorization: Bearer ...`` or, for the web p
 HttpOnly cookie the login page sets; a state-changing request authenticated by that cookie
 must come from a page of this very site (its ``Origin``, else its ``Referer``), which stops
 cross-site forms. ``read`` tokens may browse and ask; ``write`` tokens may also change
-things; ``ingest`` tokens may only push spans.
+things; ``ingest`` tokens may only push spans. A browser asking for a page without a token
+is sent to ``/login``; everything else gets 401.
 
 The grant is put on the request's state (``tenant``, ``role``, ``principal``), which is
 how ``app.api.tenant_dependency`` scopes every store a route opens.
