@@ -97,7 +97,7 @@ def demo(
     busiest = sorted(live_patterns(store.load(timelines=False)), key=lambda p: -p.stats.count)[
         :BUSIEST_SHOWN
     ]
-    state.console.print(patterns_table(busiest))
+    state.console.print(patterns_table(busiest, state.console.width))
     state.console.print(
         "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "
         "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "

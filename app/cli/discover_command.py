@@ -260,33 +260,39 @@ def _print_report(
         f"{len(patterns)} patterns, {report.new_patterns} new, saved to {path}",
         soft_wrap=True,
     )
-    console.print(patterns_table(patterns))
+    console.print(patterns_table(patterns, console.width))
 
 
-def patterns_table(patterns: list[SpanPattern]) -> Table:
+NUMBER_COLUMNS = ("spans", "p50 ms", "p99 ms", "errors")
+OPERATION_ROOM = 30
+"""Columns an operation needs to say something; with less, the table leaves it out."""
+
+
+def patterns_table(patterns: list[SpanPattern], width: int = 200) -> Table:
+    """Names whole, on one line: they are what a person copies into an @mention. In a
+    terminal ``width`` columns wide the operation gives way first (cut with an ellipsis,
+    then left out, with the kind); ``spanwise patterns show`` has everything."""
     table = Table(title="Span patterns by service")
-    for column in (
-        "service",
-        "pattern",
-        "kind",
-        "operation",
-        "spans",
-        "p50 ms",
-        "p99 ms",
-        "errors",
-    ):
-        table.add_column(
-            column,
-            justify="right" if column in ("spans", "p50 ms", "p99 ms", "errors") else "left",
-            overflow="fold",
-        )
+    name_width = max((len(p.name) for p in patterns), default=10)
+    service_width = max((len(p.service) for p in patterns), default=7)
+    # borders and padding: 3 columns a column, plus one
+    fixed = service_width + name_width + 8 + 7 + 7 + 7 + 3 * 6 + 1
+    full = width >= fixed + 8 + 3 + OPERATION_ROOM + 3
+    table.add_column("service", no_wrap=True)
+    table.add_column("pattern", no_wrap=width >= fixed, overflow="fold")
+    if full:
+        table.add_column("kind", no_wrap=True)
+        room = width - fixed - (8 + 3) - 3
+        table.add_column("operation", no_wrap=True, overflow="ellipsis", max_width=room)
+    for column in NUMBER_COLUMNS:
+        table.add_column(column, justify="right", no_wrap=True)
     for pattern in _ordered(patterns):
         stats = pattern.stats
+        described = [pattern.span_kind, pattern.operation] if full else []
         table.add_row(
             pattern.service,
             pattern.name,
-            pattern.span_kind,
-            pattern.operation,
+            *described,
             f"{stats.count:,}",
             f"{stats.quantile_ms(0.5):.1f}",
             f"{stats.quantile_ms(0.99):.1f}",

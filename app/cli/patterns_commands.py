@@ -61,7 +61,7 @@ def list_patterns(
         rows = [_classified_row(pattern_row(p), current.get(p.id)) for p in chosen]
         typer.echo(json.dumps(rows, indent=2))
         return
-    state.console.print(patterns_table(chosen))
+    state.console.print(patterns_table(chosen, state.console.width))
 
 
 def _classified_row(row: dict[str, Any], stored: StoredClassification | None) -> dict[str, Any]:
@@ -189,7 +189,7 @@ def _apply(
             soft_wrap=True,
         )
     live = [p for p in applied.patterns if p.name in applied.changed and p.merged_into is None]
-    console.print(patterns_table(live))
+    console.print(patterns_table(live, console.width))
 
 
 @patterns_app.command("split")

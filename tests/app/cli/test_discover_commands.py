@@ -360,3 +360,26 @@ def test_tempo_failing_midway_through_a_sample_is_a_clear_error(
         assert message in flat
     assert len(wave1.searches) == 2 and wave1.fetches  # it failed midway
     assert "sampled" not in output
+
+
+def test_the_patterns_table_keeps_names_whole_and_gives_up_the_operation_when_narrow(
+    tmp_path: Path,
+) -> None:
+    from rich.console import Console
+
+    from app.cli.discover_command import patterns_table
+    from app.discovery.run import discover_sample
+    from app.discovery.store import PatternStore
+
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    discover_sample(store, 3, 60)
+    patterns = [p for p in store.load(sketches=False) if p.stats.count]
+    store.close()
+    longest = max(patterns, key=lambda p: len(p.name)).name
+    for width, with_operation in ((len(longest) + 80, False), (len(longest) + 160, True)):
+        console = Console(width=width, record=True)
+        console.print(patterns_table(patterns, width))
+        text = console.export_text()
+        assert longest in text  # on one line, whole
+        assert ("operation" in text) is with_operation
+        assert all(len(line) <= width for line in text.splitlines())
