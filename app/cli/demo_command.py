@@ -99,8 +99,9 @@ def demo(
     ]
     state.console.print(patterns_table(busiest, state.console.width))
     state.console.print(
-        "Next: `spanwise patterns list`, `spanwise patterns show NAME`; `spanwise serve` to "
-        "receive your own OTLP at http://127.0.0.1:8765/v1/traces; or "
+        "Next: `spanwise serve` and open http://127.0.0.1:8765/ to browse these patterns, "
+        "their sample traces and ask about them (it also receives your own OTLP at "
+        "http://127.0.0.1:8765/v1/traces); `spanwise patterns list`; or "
         "`spanwise --tempo http://localhost:3200 discover --since 1h`."
     )
     question = suggested_question(store)
