@@ -30,7 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.tenant_dependency import request_tenant, tenant_store
 from app.chat.index import retriever
 from app.chat.lexical import words
-from app.classify.store import ClassificationStore, Correction, CorrectionError
+from app.classify.store import (
+    ClassificationStore,
+    Correction,
+    CorrectionError,
+    StoredClassification,
+)
 from app.classify.verdict import MAX_TEXT_LENGTH, Category, Source, Verdict
 from app.discovery.documents import pattern_document
 from app.discovery.heads import read_heads
@@ -195,16 +200,7 @@ def patterns_router(settings: Settings) -> APIRouter:
                     + (current[p.id].classification.description if p.id in current else "")
                 )
             ]
-        rows = []
-        for pattern in patterns[:limit]:
-            row = PatternRow.model_validate(pattern.row())
-            stored = current.get(pattern.id)
-            if stored is not None:
-                row.category = stored.classification.category
-                row.verdict = stored.classification.verdict
-                row.description = stored.classification.description
-            rows.append(row)
-        return rows
+        return [listed(pattern.row(), current.get(pattern.id)) for pattern in patterns[:limit]]
 
     @router.get("/patterns/{name}", summary="One pattern, by name or old name", responses=_ERRORS)
     def show_pattern(name: str, store: Store) -> PatternDetail:
@@ -259,6 +255,16 @@ def patterns_router(settings: Settings) -> APIRouter:
         ]
 
     return router
+
+
+def listed(row: dict[str, Any], stored: StoredClassification | None) -> PatternRow:
+    """A pattern's list row (``pattern_row``) with the gist of its classification."""
+    listed_row = PatternRow.model_validate(row)
+    if stored is not None:
+        listed_row.category = stored.classification.category
+        listed_row.verdict = stored.classification.verdict
+        listed_row.description = stored.classification.description
+    return listed_row
 
 
 def _resolved(store: ClassificationStore, patterns: list[SpanPattern], name: str) -> SpanPattern:

@@ -32,6 +32,7 @@ from app.api.patterns_api import (
     PatternRow,
     _Documented,
     _resolved,
+    listed,
 )
 from app.api.tenant_dependency import tenant_store
 from app.classify.store import ClassificationStore
@@ -108,15 +109,10 @@ def rederive_router(settings: Settings) -> APIRouter:
         live = [p for p in changed if p.merged_into is None and p.stats.count]
         live_ids = {p.id for p in live}
         current = store.current(live)
-        rows = []
-        for pattern in sorted(live, key=lambda p: -p.stats.count):
-            row = PatternRow.model_validate(pattern_row(pattern))
-            stored = current.get(pattern.id)
-            if stored is not None:
-                row.category = stored.classification.category
-                row.verdict = stored.classification.verdict
-                row.description = stored.classification.description
-            rows.append(row)
+        rows = [
+            listed(pattern_row(pattern), current.get(pattern.id))
+            for pattern in sorted(live, key=lambda p: -p.stats.count)
+        ]
         return RederiveResult(
             override=describe(applied.override),
             author=author,

@@ -22,7 +22,6 @@ from app.discovery.patterns import SpanPattern
 PUBLISH_OPERATIONS = frozenset({"publish", "send", "create"})
 CONSUME_OPERATIONS = frozenset({"receive", "process", "deliver", "settle"})
 
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 _HTTP_NAME = re.compile(r"(?:HTTP )?(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|TRACE)(?: (/\S*))?")
 """``HTTP GET``, ``GET``, ``GET /users/{id}``: how HTTP spans are named without a route."""
 _SQL_NAME = re.compile(
