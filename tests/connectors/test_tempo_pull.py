@@ -8,24 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import respx
 
 from connectors.tempo import TempoClient
 from connectors.tempo_errors import TempoUnavailable
 from connectors.tempo_models import SearchResult
 from connectors.tempo_window import PullProgress, Slice, initial_slices, owned_trace_ids
+from tests.connectors.conftest import BASE, WAVE1, WINDOW, fake_http
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://tempo.test:3200"
-WAVE1 = "manifest_wave1_seed42.json"
-# Wave 1's trace starts run from 1795273815 to 1795274705; traces last up to 5 s.
-WINDOW = (1795273800, 1795274720)
-
-
-def fake_http() -> respx.MockRouter:
-    """respx at httpx's transport: a third faster than at httpcore, for thousands of calls."""
-    return respx.mock(assert_all_called=False, using="httpx")
 
 
 async def pull_all(

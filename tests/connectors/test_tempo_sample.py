@@ -10,23 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-import respx
 
 from connectors.tempo import TempoClient
 from connectors.tempo_errors import TempoError, TempoTimeout, TempoUnavailable
 from connectors.tempo_sample import SamplePlan, sample_slices
 from connectors.tempo_window import MAX_SEARCH_WINDOW_S, PullProgress, SliceSample
+from tests.connectors.conftest import BASE, WAVE1, WINDOW, fake_http
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://tempo.test:3200"
-WAVE1 = "manifest_wave1_seed42.json"
-# Wave 1's 3000 traces start between 1795273815 and 1795274593, some 140 to 260 a minute.
-WINDOW = (1795273800, 1795274720)
-
-
-def fake_http() -> respx.MockRouter:
-    return respx.mock(assert_all_called=False, using="httpx")
 
 
 async def pull_sample(
