@@ -21,7 +21,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.discovery.run import pattern_store_path
-from app.factory import build_tempo_client, tls_context
+from app.factory import NO_KEY, build_tempo_client, tls_context
 from app.settings import Settings
 
 CHECK_TIMEOUT_S = 3.0
@@ -113,7 +113,7 @@ async def _tempo_check(settings: Settings) -> Check:
 async def _model_check(settings: Settings) -> Check:
     if not settings.model_configured:
         return _not_configured()
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else NO_KEY
     base = (settings.model_base_url or OPENAI_URL).rstrip("/")
     async with httpx.AsyncClient(timeout=CHECK_TIMEOUT_S, verify=tls_context()) as http:
         response = await http.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"})
