@@ -20,21 +20,9 @@ from typing import Any
 import msgspec
 
 from app.discovery.sketches import _FORMAT, _MAPPING, _codec_decoder, decode_sketch
-from app.discovery.store import PatternStore
+from app.discovery.store import PatternStore, StoredStatsHead
 
-
-class _StatsHead(msgspec.Struct, array_like=True):
-    """The leading fields of ``_StoredStats``; msgspec skips the rest (samples, timeline)."""
-
-    count: int
-    error_count: int
-    first_seen_unix_nano: int
-    last_seen_unix_nano: int
-    max_duration_ns: int
-    sketch: bytes
-
-
-_head_decoder = msgspec.msgpack.Decoder(_StatsHead)
+_head_decoder = msgspec.msgpack.Decoder(StoredStatsHead)
 
 
 @dataclass(frozen=True, slots=True)

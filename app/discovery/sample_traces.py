@@ -15,27 +15,9 @@ from typing import Any
 import msgspec
 
 from app.discovery.documents import sample_document
-from app.discovery.store import PatternStore
-from connectors.spans import Span
+from app.discovery.store import PatternStore, StoredStatsSamples
 
-
-class _StatsSamples(msgspec.Struct, array_like=True):
-    """The fields of ``_StoredStats`` up to its samples; msgspec skips the timeline."""
-
-    count: int
-    error_count: int
-    first_seen_unix_nano: int
-    last_seen_unix_nano: int
-    max_duration_ns: int
-    sketch: bytes
-    status_codes: dict[str, int]
-    exception_types: dict[str, int]
-    typical: list[Span]
-    slowest: list[Span]
-    errors: list[Span]
-
-
-_samples_decoder = msgspec.msgpack.Decoder(_StatsSamples)
+_samples_decoder = msgspec.msgpack.Decoder(StoredStatsSamples)
 
 
 def sample_trace(store: PatternStore, trace_id: str) -> list[dict[str, Any]]:

@@ -100,6 +100,28 @@ _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_StoredStats)
 
 
+class StoredStatsHead(msgspec.Struct, array_like=True):
+    """The leading fields of ``_StoredStats``: msgspec skips the rest (samples, timeline),
+    so lists read counts and the sketch without decoding a pattern whole."""
+
+    count: int
+    error_count: int
+    first_seen_unix_nano: int
+    last_seen_unix_nano: int
+    max_duration_ns: int
+    sketch: bytes
+
+
+class StoredStatsSamples(StoredStatsHead, array_like=True):
+    """The fields of ``_StoredStats`` up to its samples: msgspec skips the timeline."""
+
+    status_codes: dict[str, int]
+    exception_types: dict[str, int]
+    typical: list[Span]
+    slowest: list[Span]
+    errors: list[Span]
+
+
 @dataclass(frozen=True)
 class StoredOverride:
     id: int
