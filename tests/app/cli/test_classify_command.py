@@ -51,6 +51,17 @@ def test_discover_without_classification_keeps_provisional_names(tmp_path: Path)
     assert "checkout_client_postgresql_select_orders" in names(tmp_path)
 
 
+def cards(user: str) -> list[tuple[str, str, str]]:
+    """(ref, service, kind) of each card of a batch: cards follow their "service" line."""
+    found, service = [], ""
+    for line in user.splitlines():
+        if heading := re.fullmatch(r"service (\S+):", line):
+            service = heading.group(1)
+        elif card := re.match(r"(\d+) (\S+) ", line):
+            found.append((card.group(1), service, card.group(2)))
+    return found
+
+
 def test_classify_with_a_model_reports_tokens_and_the_second_run_costs_none(
     tmp_path: Path, no_network: respx.MockRouter
 ) -> None:
@@ -61,7 +72,7 @@ def test_classify_with_a_model_reports_tokens_and_the_second_run_costs_none(
 
     def answer(request: httpx.Request) -> httpx.Response:
         user = json.loads(request.content)["messages"][1]["content"]
-        refs = re.findall(r"^(\d+) (\S+) (\S+):", user, flags=re.MULTILINE)
+        refs = cards(user)
         items = [
             {
                 "ref": ref,
