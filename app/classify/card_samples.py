@@ -97,11 +97,16 @@ _TOKENS = re.compile(r"[^\s/:=&?#.,;()\[\]\"'-]+")
 
 
 def sample_attributes(
-    attributes: Mapping[str, Any], read: Collection[str], redact_names: Collection[str] = ()
+    attributes: Mapping[str, Any],
+    read: Collection[str],
+    redact_names: Collection[str] = (),
+    *,
+    user_agent: bool = True,
 ) -> str:
     """Up to ``SAMPLE_ATTRIBUTES`` ``name=value`` pairs of one span, by name; "" for none.
 
     ``read`` are the fields the pattern's matchers read: the operation shows them.
+    ``user_agent``: whether to show the user agent's product.
     """
     shown: list[str] = []
     for name, value in sorted(redact_attributes(attributes, redact_names).items()):
@@ -110,7 +115,7 @@ def sample_attributes(
         text = _text(value)
         if name in USER_AGENTS:
             product = _PRODUCT.match(text)
-            if product:  # the product, not its version or platform: ``kube-probe``
+            if product and user_agent:  # the product, not its version or platform: ``kube-probe``
                 shown.append(f"user_agent={product.group(0)}")
             continue
         if REDACTED in text or not text or _holds_an_id(text):

@@ -130,9 +130,9 @@ def stats_line(pattern: SpanPattern) -> str:
     else:
         parts = [f"{stats.count} span" + ("s" if stats.count != 1 else "")]
     parts.append(f"p95 {_rough_duration(stats.quantile_ms(0.95))}")
-    if stats.error_count:
-        percent = stats.error_rate * 100
-        parts.append(f"err {_half_up(percent)}%" if percent >= 0.5 else "err <1%")
+    percent = stats.error_rate * 100
+    if percent >= 0.5:  # rarer errors change neither a name nor a verdict
+        parts.append(f"err {_half_up(percent)}%")
     failing = [code for code, _ in stats.status_codes.most_common() if _fails(code)][:CODES]
     if failing:
         parts.append("codes " + ",".join(failing))
@@ -204,8 +204,11 @@ def _neighbours(
 
 def _samples(pattern: SpanPattern, redact_names: Collection[str]) -> tuple[str, ...]:
     read = {m.field_name for m in pattern.matchers}
+    # A user agent says who asks when the caller is not traced (a browser, a probe); a
+    # traced caller is on the card already, and its agent is only its HTTP library.
+    callers_known = bool(pattern.parents)
     shown = (
-        sample_attributes(span.attributes, read, redact_names)
+        sample_attributes(span.attributes, read, redact_names, user_agent=not callers_known)
         for span in pattern.stats.typical[:SAMPLES]
     )
     return tuple(line for line in shown if line)

@@ -62,3 +62,9 @@ def test_secrets_never_show_and_values_are_short() -> None:
 def test_at_most_a_few_attributes_are_shown() -> None:
     attributes = {f"app.flag_{letter}": "on" for letter in "abcdef"}
     assert len(sample_attributes(attributes, read=()).split()) == SAMPLE_ATTRIBUTES
+
+
+def test_a_user_agent_can_be_left_out() -> None:
+    # A traced caller is on the card already; its agent is only its HTTP library.
+    attributes = {"user_agent.original": "Go-http-client/1.1", "app.region": "eu"}
+    assert sample_attributes(attributes, read=(), user_agent=False) == "app.region=eu"
