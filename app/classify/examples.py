@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from app.classify.card_operation import compact_operation
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.redact import redact_text
@@ -65,7 +66,7 @@ class CorrectionExamples:
             {
                 "service": pattern.service,
                 "span_kind": pattern.span_kind,
-                "operation": redact_text(pattern.operation),
+                "operation": redact_text(compact_operation(pattern.operation)),
                 "corrected": {**fields, **({"reason": reason} if reason else {})},
             }
             for _, pattern, fields, reason in scored[:EXAMPLES]
