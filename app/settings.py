@@ -160,6 +160,17 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="Largest body of API requests other than OTLP."
     )
+    live_discovery_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often spans pushed to the receiver are folded into patterns.",
+    )
+    live_buffer_spans: int = Field(
+        default=50_000,
+        ge=100,
+        description="Pushed spans held until they are folded in; beyond, the receiver "
+        "answers 503 and OTLP exporters retry.",
+    )
     auth_required: bool = Field(
         default=False,
         description="Require a token on every route even on loopback (behind a reverse proxy).",

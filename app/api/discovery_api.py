@@ -28,6 +28,7 @@ from app.classify.run import classify_patterns
 from app.cli.time_window import resolve_window
 from app.discovery.store import PatternStore
 from app.discovery.tempo_run import discover_tempo_window
+from app.discovery.writers import store_writer
 from app.settings import Settings
 from app.tenancy import tenant_settings, tenant_store_path
 from connectors.tempo_errors import TempoError
@@ -170,7 +171,10 @@ def _run(
     path.parent.mkdir(parents=True, exist_ok=True)
     store = PatternStore(path)
     try:
-        report = asyncio.run(discover_tempo_window(settings, store, window, query=query, plan=plan))
+        with store_writer(path):  # live discovery and splits wait for the run to save
+            report = asyncio.run(
+                discover_tempo_window(settings, store, window, query=query, plan=plan)
+            )
         runs.update(
             run_id,
             spans=report.spans,

@@ -4,7 +4,9 @@ Answers as the OTLP/HTTP specification asks: 200 with an ``ExportTraceServiceRes
 the request's own encoding (``partialSuccess`` when some spans were rejected), 400 with a
 ``google.rpc.Status`` for a body that cannot be decoded or holds no valid span, 413 for a
 body over the limit (found out without reading more than the limit), 415 for a content
-type or encoding that is not OTLP. Good spans go to the same pipeline as pulled ones.
+type or encoding that is not OTLP, 503 with Retry-After while live discovery is behind
+(``app.ingest.live_discovery``: exporters retry). Good spans go to the same pipeline as
+pulled ones, and to live discovery for the request's tenant.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from fastapi import APIRouter, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.api.tenant_dependency import request_tenant
+from app.ingest.live_discovery import Backlogged, LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
 from connectors.otlp import (
     BodyTooLarge,
@@ -28,13 +32,16 @@ from connectors.otlp.body import PROTOBUF_TYPES, media_type
 # google.rpc.Code values used in OTLP error bodies.
 _INVALID_ARGUMENT = 3
 _RESOURCE_EXHAUSTED = 8
+_UNAVAILABLE = 14
 
 
 class _TooLarge(Exception):
     pass
 
 
-def otlp_router(pipeline: SpanPipeline, max_body_bytes: int) -> APIRouter:
+def otlp_router(
+    pipeline: SpanPipeline, max_body_bytes: int, live: LiveDiscovery | None = None
+) -> APIRouter:
     router = APIRouter()
 
     @router.post("/v1/traces", tags=["otlp"], summary="OTLP/HTTP traces (JSON or protobuf)")
@@ -64,6 +71,13 @@ def otlp_router(pipeline: SpanPipeline, max_body_bytes: int) -> APIRouter:
 
         if batch.rejected and not batch.spans:
             return _status(400, _INVALID_ARGUMENT, batch.error_message(), protobuf)
+        if live is not None:
+            try:
+                live.accept(request_tenant(request), batch.spans)
+            except Backlogged as exc:
+                busy = _status(503, _UNAVAILABLE, f"{exc}: retry later", protobuf)
+                busy.headers["Retry-After"] = str(exc.retry_after_s)
+                return busy
         await run_in_threadpool(pipeline.accept, batch.spans)
         return _export_response(batch, protobuf)
 

@@ -42,6 +42,7 @@ from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
 from app.discovery.rederive import Applied, merge, split
 from app.discovery.run import describe_source, replay_batches
+from app.discovery.writers import store_writer
 from app.settings import Settings
 
 MAX_ATTRIBUTE_LENGTH = 255
@@ -98,7 +99,8 @@ def rederive_router(settings: Settings) -> APIRouter:
         change: Callable[[list[SpanPattern]], Applied],
         author: str,
     ) -> RederiveResult:
-        with one_at_a_time:
+        # One change at a time, and never while discovery holds the patterns in memory.
+        with one_at_a_time, store_writer(store.patterns.path):
             patterns = store.patterns.load()
             try:
                 applied = change(patterns)

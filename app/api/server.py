@@ -19,6 +19,7 @@ from app.api.patterns_api import patterns_router
 from app.api.rederive_api import rederive_router
 from app.api.traces_api import traces_router
 from app.auth.tokens import TokenStore, auth_store_path
+from app.ingest.live_discovery import LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.model_gate import Overloaded
@@ -51,6 +52,7 @@ def create_app(
     summary: IngestSummary,
     *,
     tokens: TokenStore | None = None,
+    live: LiveDiscovery | None = None,
 ) -> FastAPI:
     """The whole server. Tokens are required when ``settings.host`` is not loopback (unless
     ``allow_open``) or ``auth_required`` is set; ``tokens`` defaults to the data dir's."""
@@ -93,7 +95,7 @@ def create_app(
 
     chat_services = ChatServices(settings)
     app.state.chat_services = chat_services
-    app.include_router(otlp_router(pipeline, settings.max_request_bytes))
+    app.include_router(otlp_router(pipeline, settings.max_request_bytes, live))
     app.include_router(patterns_router(settings))
     app.include_router(chat_router(chat_services))
     app.include_router(traces_router(settings))

@@ -9,6 +9,7 @@ from app.api.authentication import is_loopback, tokens_required
 from app.api.server import create_app
 from app.auth.tokens import TokenStore, auth_store_path
 from app.cli.state import cli_state
+from app.ingest.live_discovery import LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.telemetry.tracing import configure_tracing
@@ -57,11 +58,17 @@ def serve(
     if configure_tracing():
         state.console.print("Exporting Spanwise's own traces over OTLP (OTEL_EXPORTER_OTLP_*).")
     summary = IngestSummary()
-    app = create_app(settings, SpanPipeline([summary]), summary, tokens=tokens)
+    live = LiveDiscovery(settings)
+    app = create_app(settings, SpanPipeline([summary]), summary, tokens=tokens, live=live)
     where = f"http://{settings.host}:{settings.port}"
     access = "tokens required" if required else "open: no tokens needed on loopback"
     state.console.print(
         f"Spanwise listening on {where} ({access}; web page: {where}/; "
-        f"OTLP/HTTP: POST {where}/v1/traces; API docs: {where}/docs)"
+        f"OTLP/HTTP: POST {where}/v1/traces, folded into patterns every "
+        f"{settings.live_discovery_s:g} s; API docs: {where}/docs)"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    live.start()
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    finally:
+        live.close()  # what arrived last is folded in before the process ends

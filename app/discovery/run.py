@@ -79,6 +79,13 @@ class DiscoveryRun:
         self.report.spans += len(spans)
         DISCOVERY_SPANS.inc(len(spans))
 
+    def checkpoint(self) -> None:
+        """Save the patterns as they are now; the run goes on (live discovery saves so)."""
+        with tracer().start_as_current_span("discovery.save") as span:
+            self.store.save(self.clusterer.patterns)
+            span.set_attribute("spanwise.patterns", len(self.clusterer.patterns))
+        PATTERNS.set(len(self.clusterer.patterns))
+
     def finish(self) -> RunReport:
         with tracer().start_as_current_span("discovery.save") as span:
             self.store.save(self.clusterer.patterns)
