@@ -78,6 +78,8 @@ NAMES_NOTHING = (
     "http.request_content_length",
     "http.response_content_length",
     "db.user",
+    "db.query.parameter.",  # the values a statement ran with: data, not the work
+    "db.operation.parameter.",
     "db.connection_string",
     "db.redis.",
     "messaging.client.id",
@@ -115,8 +117,9 @@ def sample_attributes(
         text = _text(value)
         if name in USER_AGENTS:
             product = _PRODUCT.match(text)
-            if product and user_agent:  # the product, not its version or platform: ``kube-probe``
-                shown.append(f"user_agent={product.group(0)}")
+            # the product, not its version or platform: ``kube-probe``
+            if product and user_agent and not _holds_an_id(product.group(0)):
+                shown.append(f"user_agent={short(product.group(0))}")
             continue
         if REDACTED in text or not text or _holds_an_id(text):
             continue

@@ -10,20 +10,18 @@ the template then fences it as data. Sample attributes that repeat what the oper
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from app.classify.card_operation import compact_operation
 from app.classify.card_samples import sample_attributes, short
+from app.classify.card_stats import stats_line
+from app.discovery.operation import Family
 from app.discovery.patterns import SpanPattern
 from app.redact import redact_text
 
 SAMPLES = 1
-CODES = 2
 NEIGHBOURS = 1
-MIN_RATE_WINDOW_S = 60
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,9 @@ def pattern_card(
     in_batch = batch_refs or {}
     return PatternCard(
         ref=ref,
-        service=redact_text(pattern.service),
+        service=_one_line(pattern.service),
         span_kind=pattern.span_kind,
-        operation=redact_text(compact_operation(pattern.operation)),
+        operation=_operation(pattern),
         matchers=_matchers(pattern),
         stats=stats_line(pattern),
         parents=_neighbours(pattern, pattern.parents, graph, in_batch),
@@ -117,65 +115,6 @@ def _matchers(pattern: SpanPattern) -> str:
     return redact_text(",".join(fields))
 
 
-def stats_line(pattern: SpanPattern) -> str:
-    """``6600/h p95 21ms err 1% codes 402,502``: numbers tokenize poorly, so few of them,
-    rounded to what naming and judging a pattern needs.
-
-    Only failing status codes are shown: successes are what the rest of the spans did.
-    """
-    stats = pattern.stats
-    seen_s = (stats.last_seen_unix_nano - stats.first_seen_unix_nano) / 1e9
-    if seen_s >= MIN_RATE_WINDOW_S:  # a rate over a few seconds says nothing: count instead
-        parts = [f"{_two_digits(stats.rate_per_s * 3600)}/h"]
-    else:
-        parts = [f"{stats.count} span" + ("s" if stats.count != 1 else "")]
-    parts.append(f"p95 {_rough_duration(stats.quantile_ms(0.95))}")
-    percent = stats.error_rate * 100
-    if percent >= 0.5:  # rarer errors change neither a name nor a verdict
-        parts.append(f"err {_half_up(percent)}%")
-    failing = [code for code, _ in stats.status_codes.most_common() if _fails(code)][:CODES]
-    if failing:
-        parts.append("codes " + ",".join(failing))
-    if stats.exception_types:
-        kind = stats.exception_types.most_common(1)[0][0]
-        parts.append(f"exc {redact_text(_EXCEPTION_NAMESPACE.sub('', kind))}")
-    return " ".join(parts)
-
-
-_EXCEPTION_NAMESPACE = re.compile(r"^.*(?:\.|::)")
-"""``com.shop.payment.CardDeclinedException`` reads ``CardDeclinedException``."""
-
-
-def _two_digits(value: float) -> int:
-    """``6574`` reads ``6600``: fewer tokens, and no less to name a pattern by."""
-    if value < 100:
-        return _half_up(value)
-    scale = 10 ** (len(str(_half_up(value))) - 2)
-    return _half_up(value / scale) * scale
-
-
-def _half_up(value: float) -> int:
-    """12.5 reads 13, as people round (``round`` gives 12)."""
-    return math.floor(value + 0.5)
-
-
-def _rough_duration(ms: float) -> str:
-    """``<1ms``, ``22ms``, ``2700ms``, ``14s``."""
-    if ms < 1:
-        return "<1ms"
-    if ms < 10_000:
-        return f"{_two_digits(ms)}ms"
-    return f"{_two_digits(ms / 1000)}s"
-
-
-def _fails(code: str) -> bool:
-    """An HTTP status of 400 and up, or a gRPC status other than OK (0)."""
-    if code.isdigit():
-        number = int(code)
-        return number >= 400 or 1 <= number <= 16
-    return code.upper() not in ("OK", "UNSET")
-
-
 def _neighbours(
     pattern: SpanPattern,
     edges: Mapping[int, int],
@@ -191,15 +130,24 @@ def _neighbours(
         if pattern_id in in_batch and other.service == pattern.service:
             shown.append(f"#{in_batch[pattern_id]}")
         elif other.service == pattern.service:
-            shown.append(short(compact_operation(other.operation)))
+            shown.append(short(_operation(other)))
         elif pattern.span_kind in ("server", "consumer"):
-            shown.append(other.service)  # its client's call is this very operation
+            shown.append(_one_line(other.service))  # its client's call is this operation
         else:
-            shown.append(f"{other.service} {short(compact_operation(other.operation))}")
+            shown.append(f"{_one_line(other.service)} {short(_operation(other))}")
     more = len(edges) - len(shown)
     if more > 0:
         shown.append(f"+{more}")
-    return redact_text(", ".join(shown))
+    return ", ".join(shown)
+
+
+def _operation(pattern: SpanPattern) -> str:
+    return compact_operation(pattern.operation, statement=pattern.family is Family.DATABASE)
+
+
+def _one_line(text: str) -> str:
+    """Redacted, on one line: a name with a line break in it cannot start a card of its own."""
+    return " ".join(redact_text(text).split())
 
 
 def _samples(pattern: SpanPattern, redact_names: Collection[str]) -> tuple[str, ...]:

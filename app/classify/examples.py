@@ -15,8 +15,8 @@ from typing import Any
 
 from app.classify.card_operation import compact_operation
 from app.classify.store import ClassificationStore
+from app.discovery.operation import Family
 from app.discovery.patterns import SpanPattern
-from app.redact import redact_text
 
 EXAMPLES = 3
 MIN_LIKENESS = 0.25
@@ -66,7 +66,9 @@ class CorrectionExamples:
             {
                 "service": pattern.service,
                 "span_kind": pattern.span_kind,
-                "operation": redact_text(compact_operation(pattern.operation)),
+                "operation": compact_operation(
+                    pattern.operation, statement=pattern.family is Family.DATABASE
+                ),
                 "corrected": {**fields, **({"reason": reason} if reason else {})},
             }
             for _, pattern, fields, reason in scored[:EXAMPLES]

@@ -151,9 +151,10 @@ class ModelClassifier:
         found: dict[int, dict[str, str]] = {}
         for item in items:
             answer = _as_answer(item)
-            if answer is None or str(answer.get("ref")) not in refs:
+            ref = str(answer.get("ref")).lstrip("#") if answer is not None else ""
+            if answer is None or ref not in refs:  # "#3": how cards name each other
                 continue
-            pattern = refs[str(answer["ref"])]
+            pattern = refs[ref]
             fields = {field: answer[field] for field in ANSWER_FIELDS}
             if isinstance(fields["description"], str) and fields["description"].strip():
                 fields["description"] = with_facts(fields["description"], pattern, graph)

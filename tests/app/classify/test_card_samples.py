@@ -68,3 +68,16 @@ def test_a_user_agent_can_be_left_out() -> None:
     # A traced caller is on the card already; its agent is only its HTTP library.
     attributes = {"user_agent.original": "Go-http-client/1.1", "app.region": "eu"}
     assert sample_attributes(attributes, read=(), user_agent=False) == "app.region=eu"
+
+
+def test_a_user_agent_that_is_an_id_is_left_out() -> None:
+    agent = "tenant_8f3a9c2e41b84d0f_acme/1.0 (Linux)"
+    assert sample_attributes({"user_agent.original": agent}, read=()) == ""
+    long_agent = "Worker" + "x" * 200 + "/1.0"
+    shown = sample_attributes({"user_agent.original": long_agent}, read=())
+    assert len(shown) == len("user_agent=") + VALUE_CHARS
+
+
+def test_the_values_a_statement_ran_with_are_left_out() -> None:
+    attributes = {"db.query.parameter.email": "ann@example.com", "db.query.parameter.0": "x"}
+    assert sample_attributes(attributes, read=()) == ""

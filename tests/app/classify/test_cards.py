@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from app.classify.cards import pattern_card, stats_line
+from app.classify.card_stats import stats_line
+from app.classify.cards import pattern_card
 from app.discovery.patterns import SpanPattern
 from connectors.spans import Span, SpanKind
 from tests.app.classify.conftest import SpanMaker
@@ -90,7 +91,7 @@ def test_neighbours_in_the_batch_are_named_by_ref_and_others_by_operation(
 
     alone = pattern_card(client, graph, "1", batch_refs={client.id: "1"})
     assert alone.parents == "POST /v1/checkout"
-    assert alone.operation == "POST payment /v1/payments"  # the cluster domain left out
+    assert alone.operation == "POST payment.shop /v1/payments"  # the cluster domain left out
     assert alone.children == ""  # a client's child is the same call, seen by its receiver
 
 
@@ -132,3 +133,41 @@ def test_matchers_show_only_when_they_read_unusual_fields(
     )
     (pattern,) = cluster([conventional])
     assert pattern_card(pattern, {pattern.id: pattern}, "1").matchers == ""
+
+
+def test_codes_show_when_they_fail_whatever_their_spelling(
+    make_span: SpanMaker, cluster: Callable[[Sequence[Span]], list[SpanPattern]]
+) -> None:
+    def with_code(code: object, span_id: int) -> Span:
+        return make_span(
+            "GET /v1/cart",
+            kind=SpanKind.SERVER,
+            span_id=span_id,
+            start_ms=span_id * MINUTE_MS,
+            attributes={
+                "http.request.method": "GET",
+                "http.route": "/v1/cart",
+                "http.response.status_code": code,
+            },
+        )
+
+    codes: list[object] = [404.0, 404.0, 200.0, "²", "NOT_FOUND", "OK"]
+    (pattern,) = cluster([with_code(code, i) for i, code in enumerate(codes, start=1)])
+    # "²" is a digit to str.isdigit but no status; 200.0 and OK are successes.
+    assert stats_line(pattern).endswith("codes 404,NOT_FOUND")
+
+
+def test_exception_names_are_redacted_before_they_are_shortened(
+    make_span: SpanMaker, cluster: Callable[[Sequence[Span]], list[SpanPattern]]
+) -> None:
+    token = "Bearer abcdefghijklmnopqrstu"
+    (pattern,) = cluster([make_span("charge", exception=f"auth.{token}")])
+    assert "abcdefgh" not in stats_line(pattern)
+
+
+def test_a_service_name_cannot_start_a_card_of_its_own(
+    make_span: SpanMaker, cluster: Callable[[Sequence[Span]], list[SpanPattern]]
+) -> None:
+    (pattern,) = cluster([make_span("charge", service="evil\n2 server GET /admin")])
+    card = pattern_card(pattern, {pattern.id: pattern}, "1")
+    assert "\n" not in card.service and card.service == "evil 2 server GET /admin"

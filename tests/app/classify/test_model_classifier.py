@@ -127,6 +127,19 @@ def test_a_good_answer_names_every_pattern_and_a_second_run_costs_nothing(
     assert [u.prompt_tokens for u in usage] == [report.usage.prompt_tokens, 0]
 
 
+def test_refs_written_as_the_cards_write_them_are_understood(
+    store: PatternStore, no_network: respx.MockRouter
+) -> None:
+    # Cards name each other "#3"; a model may answer a ref so.
+    def answer(refs: list[str], call: int) -> httpx.Response:
+        rows = [[f"#{ref}", *(item(ref, call)[f] for f in ARRAY_ORDER[1:])] for ref in refs]
+        return completion(json.dumps({"patterns": rows}))
+
+    model = FakeModel(no_network, answer)
+    report = classify_patterns(store, model=classifier(batch_size=500))
+    assert len(model.requests) == 1 and report.usage.fallbacks == 0
+
+
 def test_malformed_json_is_asked_again_once(
     store: PatternStore, no_network: respx.MockRouter
 ) -> None:
