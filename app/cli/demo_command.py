@@ -54,7 +54,7 @@ def demo(
 
     state.console.print(
         f"[bold]Spanwise demo[/]: {traces} traces of the sample shop (seed {seed}"
-        + (f", faults: {', '.join(fault)}" if fault else "")
+        + (f", faults: {', '.join(str(f.name) for f in faults)}" if faults else ", no faults")
         + ") sent as OTLP/HTTP to a receiver on 127.0.0.1."
     )
     with Progress(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from contextlib import aclosing
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +19,7 @@ from app.classify.run import live_patterns
 from app.cli.classify_command import classify_and_report
 from app.cli.state import CliState, cli_state
 from app.cli.time_window import now_s, parse_duration_s, resolve_window
+from app.discovery.counted import counted_before, uncounted_windows
 from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
 from app.discovery.run import (
@@ -66,6 +69,12 @@ def discover(
     no_classify: bool = typer.Option(
         False, "--no-classify", help="Leave classification (`spanwise classify`) for later."
     ),
+    again: bool = typer.Option(
+        False,
+        "--again",
+        help="Count spans this store counted before once more (a sample, the same files, "
+        "a Tempo window already pulled): every count then includes them twice.",
+    ),
 ) -> None:
     """Find span patterns in spans and add them to the pattern store.
 
@@ -88,9 +97,48 @@ def discover(
             "(--since 2h, or --start/--end, with --tempo URL)",
         )
     store = PatternStore(state.store_path)
-    run = DiscoveryRun(store, normalize)
-    problems: list[str] = []
+    counted = [source for source, _ in store.runs()]
+    windows: list[tuple[int, int]] = []
+    tempo_source: dict[str, object] = {}
     plan: SamplePlan | None = None
+    if sample:
+        try:
+            faults = faults_by_name(fault)
+        except ValueError as exc:
+            _fail(state, str(exc))
+        source = sample_source(seed, traces, faults)
+    elif file:
+        source = files_source(file)
+    else:
+        try:
+            window = resolve_window(since=since, start=start, end=end, now=now_s())
+            plan = None if all_traces else _sample_plan(state, traces_per_slice, slice_length)
+        except ValueError as exc:
+            _fail(state, str(exc))
+        tempo_source = {
+            "kind": "tempo",
+            "url": state.settings.tempo_url,
+            "tenant": state.settings.tempo_tenant,
+            "query": query,
+            "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
+        }
+        windows = [window] if again else uncounted_windows(counted, tempo_source, window)
+        if windows != [window]:
+            _say_counted(state, window, windows)
+        if not windows:
+            raise typer.Exit(0)
+        source = {**tempo_source, "start": windows[0][0], "end": windows[0][1]}
+    if not again and counted_before(counted, source):
+        state.console.print(
+            "[yellow]already counted:[/] this store counted these spans in an earlier run, "
+            "so nothing is new. Counting them again would double every count; --again "
+            "does it anyway.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(0)
+
+    run = DiscoveryRun(store, normalize, source=source)
+    problems: list[str] = []
     pulled = PullProgress()
     with _progress(state.console) as progress:
         task = progress.add_task("discovering", total=None, spans="0", rate="-")
@@ -102,40 +150,31 @@ def discover(
             progress.update(task, spans=f"{run.report.spans:,}", rate=rate)
 
         if sample:
-            try:
-                faults = faults_by_name(fault)
-            except ValueError as exc:
-                _fail(state, str(exc))
-            run.source = sample_source(seed, traces, faults)
             for batch in sample_batches(seed, traces, faults):
                 advance(batch)
         elif file:
-            run.source = files_source(file)
             for batch in file_batches(file, problems.append):
                 advance(batch)
         else:
-            try:
-                window = resolve_window(since=since, start=start, end=end, now=now_s())
-                if not all_traces:
-                    plan = _sample_plan(state, traces_per_slice, slice_length)
-            except ValueError as exc:
-                _fail(state, str(exc))
-
-            run.source = {
-                "kind": "tempo",
-                "url": state.settings.tempo_url,
-                "tenant": state.settings.tempo_tenant,
-                "query": query,
-                "start": window[0],
-                "end": window[1],
-                "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
-            }
 
             def fetched(counts: PullProgress) -> None:
                 progress.update(task, description=f"{counts.traces_done:,} traces fetched")
 
-            pulled = asyncio.run(_from_tempo(state, window, query, plan, advance, fetched))
+            for piece in windows:
+                pulled = asyncio.run(_from_tempo(state, piece, query, plan, advance, fetched))
+    if file and run.report.spans == 0:
+        for problem in problems[:10]:
+            state.err_console.print(f"[yellow]skipped[/] {escape(problem)}", soft_wrap=True)
+        _fail(
+            state,
+            "no span could be read from "
+            + ", ".join(str(path) for path in file)
+            + ": give OTLP traces as JSON (one document, or one per line, as the Collector's "
+            "file exporter writes), or protobuf, optionally gzipped",
+        )
     report = run.finish()
+    for piece in windows[1:]:  # the other parts of the window this run pulled
+        store.record_run({**tempo_source, "start": piece[0], "end": piece[1]}, 0)
     report.problems = problems
     patterns = run.patterns
     if not no_classify:
@@ -144,6 +183,28 @@ def discover(
     _print_report(state.console, report, live_patterns(patterns), store.path)
     if plan is not None:
         state.console.print(_describe_sample(plan, pulled), soft_wrap=True)
+
+
+def _say_counted(state: CliState, window: tuple[int, int], windows: list[tuple[int, int]]) -> None:
+    """Say which part of the asked window earlier runs counted, and what is pulled."""
+    asked = f"{_clock(window[0])} to {_clock(window[1])}"
+    if not windows:
+        state.console.print(
+            f"[yellow]already counted:[/] earlier runs pulled all of {asked} from this Tempo "
+            "with this query, so nothing is new. Counting it again would double every "
+            "count; --again does it anyway.",
+            soft_wrap=True,
+        )
+        return
+    pieces = ", ".join(f"{_clock(a)} to {_clock(b)}" for a, b in windows)
+    state.console.print(
+        f"Earlier runs counted part of {asked}: pulling only {pieces} (--again pulls all).",
+        soft_wrap=True,
+    )
+
+
+def _clock(unix_s: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(unix_s))
 
 
 def _sample_plan(

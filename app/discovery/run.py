@@ -6,6 +6,7 @@ receiver and Tempo all feed discovery the same way.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -119,7 +120,21 @@ def sample_source(seed: int, traces: int, faults: Sequence[Fault] = ()) -> Sourc
 
 
 def files_source(paths: Iterable[Path]) -> Source:
-    return {"kind": "files", "paths": [str(path.resolve()) for path in paths]}
+    """The files by path and content: a file whose content changed is another source."""
+    resolved = [path.resolve() for path in paths]
+    return {
+        "kind": "files",
+        "paths": [str(path) for path in resolved],
+        "sha256": [_digest(path) for path in resolved],
+    }
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def replay_batches(source: Source, problem: Callable[[str], None]) -> Iterator[list[Span]] | None:
@@ -131,6 +146,8 @@ def replay_batches(source: Source, problem: Callable[[str], None]) -> Iterator[l
         paths = [Path(path) for path in source["paths"]]
         if not all(path.is_file() for path in paths):
             return None
+        if "sha256" in source and source["sha256"] != [_digest(path) for path in paths]:
+            return None  # changed since: these are not the spans that were counted
         return file_batches(paths, problem)
     return None
 

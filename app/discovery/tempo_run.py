@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import aclosing
 
+from app.discovery.counted import uncounted_windows
 from app.discovery.normalize import normalize
 from app.discovery.run import DiscoveryRun, RunReport
 from app.discovery.store import PatternStore
@@ -24,20 +25,29 @@ async def discover_tempo_window(
     query: str = "{}",
     plan: SamplePlan | None = None,
 ) -> RunReport:
-    """Pull the window (sampled per ``plan``, or every trace) and discover its patterns."""
-    run = DiscoveryRun(store, normalize)
-    run.source = {
+    """Pull the parts of the window no earlier run of this Tempo and query counted (sampled
+    per ``plan``, or every trace), and discover their patterns (``app.discovery.counted``)."""
+    source = {
         "kind": "tempo",
         "url": settings.tempo_url,
         "tenant": settings.tempo_tenant,
         "query": query,
-        "start": window[0],
-        "end": window[1],
         "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
     }
+    counted = [recorded for recorded, _ in store.runs()]
+    pieces = uncounted_windows(counted, source, window)
+    run = DiscoveryRun(store, normalize)
+    if not pieces:
+        run.report.seconds = 0.0
+        return run.report  # all of it counted before: nothing to pull, nothing to save
+    run.source = {**source, "start": pieces[0][0], "end": pieces[0][1]}
     async with build_tempo_client(settings) as client:
-        traces = client.pull(query, start=window[0], end=window[1], sample=plan)
-        async with aclosing(traces):
-            async for _trace_id, spans in traces:
-                run.accept(spans)
-    return run.finish()
+        for start, end in pieces:
+            traces = client.pull(query, start=start, end=end, sample=plan)
+            async with aclosing(traces):
+                async for _trace_id, spans in traces:
+                    run.accept(spans)
+    report = run.finish()
+    for start, end in pieces[1:]:
+        store.record_run({**source, "start": start, "end": end}, 0)
+    return report

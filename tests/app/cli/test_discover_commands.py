@@ -44,15 +44,58 @@ def test_discover_sample_prints_patterns_per_service_and_saves_them(
     assert (data_dir / "patterns.sqlite").is_file()
 
 
-def test_a_second_run_adds_to_the_known_patterns(tmp_path: Path) -> None:
+def test_a_second_run_adds_to_the_known_patterns_and_never_counts_a_span_twice(
+    tmp_path: Path,
+) -> None:
+    def total() -> int:
+        return sum(
+            row["count"] for row in json.loads(run(tmp_path, "patterns", "list", "--json")[1])
+        )
+
     code, first = run(tmp_path, "discover", "--sample", "--traces", "300", "--seed", "5")
     assert code == 0, first
-    code, second = run(tmp_path, "discover", "--sample", "--traces", "300", "--seed", "5")
-    assert code == 0, second
-    rows = json.loads(run(tmp_path, "patterns", "list", "--json")[1])
-    total = sum(row["count"] for row in rows)
     spans_per_run = int(first.split(" spans in ")[0].replace(",", "").split()[-1])
-    assert total == 2 * spans_per_run  # the second run's spans joined the first run's patterns
+    assert total() == spans_per_run
+
+    code, again = run(tmp_path, "discover", "--sample", "--traces", "300", "--seed", "5")
+    assert code == 0 and "already counted" in again, again
+    assert total() == spans_per_run  # the same spans: nothing added
+
+    code, other = run(tmp_path, "discover", "--sample", "--traces", "300", "--seed", "6")
+    assert code == 0, other
+    other_spans = int(other.split(" spans in ")[0].replace(",", "").split()[-1])
+    assert total() == spans_per_run + other_spans  # joined the first run's patterns
+
+    code, forced = run(
+        tmp_path, "discover", "--sample", "--traces", "300", "--seed", "5", "--again"
+    )
+    assert code == 0 and "already counted" not in forced
+    assert total() == 2 * spans_per_run + other_spans
+
+
+def test_a_file_is_counted_once_until_its_content_changes(tmp_path: Path) -> None:
+    spans = decode_otlp_json((TEMPO / "trace_v2_checkout_ok.json").read_bytes()).spans
+    path = tmp_path / "export.json"
+    path.write_bytes(encode_otlp_json(spans[:10]))
+    data = tmp_path / "data"
+    assert run(data, "discover", "--file", str(path))[0] == 0
+    code, output = run(data, "discover", "--file", str(path))
+    assert code == 0 and "already counted" in output
+    path.write_bytes(encode_otlp_json(spans[10:]))  # the exporter wrote new spans there
+    code, output = run(data, "discover", "--file", str(path))
+    assert code == 0 and f"{len(spans) - 10} spans in" in output
+
+
+def test_a_file_with_no_span_fails_and_says_what_it_needs(tmp_path: Path) -> None:
+    empty, broken = tmp_path / "empty.json", tmp_path / "broken.json"
+    empty.write_bytes(b"")
+    broken.write_bytes(b'{"resourceSpans": [')
+    for path in (empty, broken):
+        code, output = run(tmp_path / "data", "discover", "--file", str(path))
+        assert code == 2, output
+        assert "no span could be read from" in output and "OTLP traces as JSON" in output
+    code, output = run(tmp_path / "data", "patterns", "list")
+    assert code == 1 and "no patterns yet" in output
 
 
 def test_patterns_list_and_show_as_json(discovered: tuple[Path, str]) -> None:
@@ -383,3 +426,26 @@ def test_the_patterns_table_keeps_names_whole_and_gives_up_the_operation_when_na
         assert longest in text  # on one line, whole
         assert ("operation" in text) is with_operation
         assert all(len(line) <= width for line in text.splitlines())
+
+
+def test_a_window_pulled_before_is_not_counted_again(isolated_env: Path, wave1: Any) -> None:
+    start = 1795274100
+    first = ("--start", str(start), "--end", str(start + 60), "--all-traces")
+    wider = ("--start", str(start), "--end", str(start + 120), "--all-traces")
+    code, output = discover_from(wave1, isolated_env, *first)
+    assert code == 0, output
+    searched = len(wave1.searches)
+
+    code, output = discover_from(wave1, isolated_env, *wider)
+    assert code == 0, output
+    assert "pulling only 2026" in output and "(--again pulls all)" in output
+    assert {s for s, _, _ in wave1.searches[searched:]} == {start + 60}
+    searched = len(wave1.searches)
+
+    code, output = discover_from(wave1, isolated_env, *wider)
+    assert code == 0 and "already counted" in output, output
+    assert len(wave1.searches) == searched  # Tempo was not asked
+
+    code, output = discover_from(wave1, isolated_env, *wider, "--again")
+    assert code == 0, output
+    assert wave1.searches[searched][0] == start
