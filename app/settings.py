@@ -7,10 +7,12 @@ environment variables, a ``.env`` file, and an optional TOML config file (``--co
 
 from __future__ import annotations
 
+import difflib
+import tomllib
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -229,6 +231,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is not None and not config_file.is_file():
         raise FileNotFoundError(f"config file {config_file} does not exist")
+    if config_file is not None:
+        _check_keys(config_file)
 
     class _FileSettings(Settings):
         pass
@@ -237,3 +241,33 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
     given = {key: value for key, value in overrides.items() if value is not None}
     return Settings.model_validate(_FileSettings(**given).model_dump())
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used, said so that a person knows what to change."""
+
+
+def _check_keys(config_file: Path) -> None:
+    """A key the settings do not know is a mistake (``tempo_ulr``), never silently ignored."""
+    try:
+        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{config_file} is not valid TOML: {exc}") from exc
+    known = set(Settings.model_fields)
+    for key in document:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise SettingsError(f"{config_file}: no setting is named {key}{hint}")
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """``SPANWISE_TEMPO_READ_TIMEOUT_S (tempo_read_timeout_s): Input should be a valid
+    number, 'abc'``: one line per problem, named as a person sets it."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        given = problem.get("input")
+        shown = f", not {given!r}" if isinstance(given, str | int | float | bool) else ""
+        lines.append(f"SPANWISE_{field.upper()} ({field} in --config): {problem['msg']}{shown}")
+    return "\n".join(lines)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from app.cli.chat_command import chat
 from app.cli.classify_command import classify
@@ -18,7 +20,7 @@ from app.cli.slack_command import slack
 from app.cli.state import CliState
 from app.cli.tempo_commands import tempo_app
 from app.cli.tokens_commands import tokens_app
-from app.settings import load_settings
+from app.settings import SettingsError, describe_invalid, load_settings
 from app.tenancy import DEFAULT_TENANT, check_tenant
 
 cli = typer.Typer(
@@ -55,6 +57,15 @@ def spanwise(
         settings = load_settings(config, data_dir=data_dir, tempo_url=tempo, tempo_tenant=tenant)
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/] {exc}. Pass an existing file to --config.")
+        raise typer.Exit(2) from exc
+    except SettingsError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        err_console.print(
+            "[red]error:[/] a setting cannot be used:\n" + escape(describe_invalid(exc)),
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from exc
     ctx.obj = CliState(
         settings=settings,
