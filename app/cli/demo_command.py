@@ -7,6 +7,7 @@ import sys
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     Progress,
@@ -49,7 +50,7 @@ def demo(
     try:
         faults = () if no_faults else faults_by_name(fault)
     except ValueError as exc:
-        state.err_console.print(f"[red]error:[/] {exc}")
+        state.err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
     state.console.print(

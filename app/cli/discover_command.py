@@ -313,7 +313,7 @@ def _print_report(
     console: Console, report: RunReport, patterns: list[SpanPattern], path: Path
 ) -> None:
     for problem in report.problems[:10]:
-        console.print(f"[yellow]skipped[/] {problem}", soft_wrap=True)
+        console.print(f"[yellow]skipped[/] {escape(problem)}", soft_wrap=True)
     if len(report.problems) > 10:
         console.print(f"[yellow]... and {len(report.problems) - 10} more unreadable parts[/]")
     console.print(
@@ -367,5 +367,5 @@ def _ordered(patterns: list[SpanPattern]) -> Iterator[SpanPattern]:
 
 
 def _fail(state: CliState, message: str) -> NoReturn:
-    state.err_console.print(f"[red]error:[/] {message}", soft_wrap=True)
+    state.err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(2)

@@ -56,7 +56,7 @@ def spanwise(
     try:
         settings = load_settings(config, data_dir=data_dir, tempo_url=tempo, tempo_tenant=tenant)
     except FileNotFoundError as exc:
-        err_console.print(f"[red]error:[/] {exc}. Pass an existing file to --config.")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}. Pass an existing file to --config.")
         raise typer.Exit(2) from exc
     except SettingsError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
@@ -82,7 +82,7 @@ def _spanwise_tenant(tenant: str | None, err_console: Console) -> str:
     try:
         return check_tenant(tenant)
     except ValueError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
 

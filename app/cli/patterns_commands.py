@@ -175,7 +175,7 @@ def _apply(
     try:
         applied = change(store, patterns)
     except OverrideError as exc:
-        state.err_console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        state.err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from exc
     store.save_with_override(applied.patterns, applied.override, author)
     console = state.console

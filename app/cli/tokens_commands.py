@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from app.auth.tokens import Role, TokenStore, auth_store_path
@@ -35,7 +36,7 @@ def create(
     try:
         info, token = _store(ctx).create(tenant, role, name)
     except ValueError as exc:
-        state.err_console.print(f"[red]error:[/] {exc}")
+        state.err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     state.err_console.print(
         f"Token {info.token_id} for tenant {info.tenant!r}, role {info.role.value}. "

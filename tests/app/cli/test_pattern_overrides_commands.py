@@ -64,6 +64,8 @@ def test_a_bad_override_says_what_to_do_and_changes_nothing(tmp_path: Path) -> N
     before = rows(tmp_path, "cart")
     code, output = run(tmp_path, "patterns", "placeholder", "cart-(", "cart")
     assert code == 1 and "does not compile" in output
+    code, output = run(tmp_path, "patterns", "placeholder", "tenant-[a-z]+", "tenant")
+    assert code == 1 and "/tenant-[a-z]+/ matches no pattern" in output  # printed as given
     code, output = run(tmp_path, "patterns", "merge", "no_such_pattern", "--into", "x")
     assert code == 1 and "no pattern named" in output
     assert rows(tmp_path, "cart") == before
