@@ -46,6 +46,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from app.discovery.rederive import split_parts
+
 if TYPE_CHECKING:
     from app.classify.store import ClassificationStore
     from app.discovery.patterns import SpanPattern
@@ -189,7 +191,10 @@ class MentionIndex:
         self,
         names: Iterable[tuple[int, str]],
         aliases: Mapping[str, int] | Iterable[tuple[str, int]] = (),
+        split_into: Mapping[str, Sequence[int]] | None = None,
     ) -> None:
+        """``split_into``: the name of a pattern that was split, and the ids of its parts:
+        a mention of it is ambiguous, with the parts as the suggestions."""
         self._live: dict[str, int] = {}
         self._name_of: dict[int, str] = {}
         for pattern_id, name in names:
@@ -198,6 +203,11 @@ class MentionIndex:
                 raise ValueError(f"two patterns are named {key!r}: names must be unique")
             self._live[key] = pattern_id
             self._name_of[pattern_id] = name
+        self._split_into = {
+            name.lower(): tuple(i for i in parts if i in self._name_of)
+            for name, parts in (split_into or {}).items()
+            if name.lower() not in self._live
+        }
         pairs = aliases.items() if isinstance(aliases, Mapping) else aliases
         self._aliases: dict[str, int] = {}
         for alias, pattern_id in pairs:
@@ -250,6 +260,7 @@ class MentionIndex:
         old_names = classifications.all_aliases()
         stored = patterns.load(sketches=False) if loaded is None else loaded
         merged_into = {pattern.id: pattern.merged_into for pattern in stored}
+        stored_by_id = {pattern.id: pattern for pattern in stored}
 
         def live(pattern_id: int) -> int | None:
             seen = {pattern_id}
@@ -262,7 +273,8 @@ class MentionIndex:
                 target = merged_into[pattern_id]
             return pattern_id
 
-        names = [(p.id, p.name) for p in stored if p.merged_into is None]
+        split_into = split_parts(stored)
+        names = [(p.id, p.name) for p in stored if p.merged_into is None and p.id not in split_into]
         aliases: dict[str, int] = {}
         for pattern in stored:
             target = live(pattern.id)
@@ -272,7 +284,11 @@ class MentionIndex:
                 aliases.setdefault(pattern.name.lower(), target)
             for alias in old_names.get(pattern.id, ()):
                 aliases.setdefault(alias.lower(), target)
-        return cls(names, aliases)
+        parts_by_name = {stored_by_id[i].name: parts for i, parts in split_into.items()}
+        for pattern_id, parts in split_into.items():
+            for alias in old_names.get(pattern_id, ()):
+                parts_by_name.setdefault(alias, parts)
+        return cls(names, aliases, parts_by_name)
 
     def __len__(self) -> int:
         return len(self._live)
@@ -288,6 +304,9 @@ class MentionIndex:
         pattern_id = self._aliases.get(query)
         if pattern_id is not None:
             return Resolution(query, "alias", pattern_id, self._name_of[pattern_id])
+        parts = self._split_into.get(query)
+        if parts:
+            return Resolution(query, "ambiguous", suggestions=self._names(parts))
 
         grams = _trigrams(query)
         tolerance = max_typos(len(query))

@@ -27,7 +27,7 @@ from app.discovery.documents import pattern_document, pattern_row
 from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
-from app.discovery.rederive import Applied, add_placeholder, merge, split
+from app.discovery.rederive import Applied, add_placeholder, merge, split, split_parts
 from app.discovery.run import describe_source, replay_batches
 from app.discovery.store import PatternStore
 
@@ -84,6 +84,15 @@ def show_pattern(
     state = cli_state(ctx)
     with _classification_store(state) as (classifications, patterns):
         found = _resolved(state, classifications, patterns, name)
+        parts = split_parts(patterns).get(found.id)
+        if parts:
+            names = ", ".join(patterns[i].name for i in parts[:10])
+            _fail(
+                state,
+                f"{found.name} was split, and its spans are in its parts now: {names}. "
+                "`spanwise patterns show` one of them, or `spanwise patterns overrides` for "
+                "the split",
+            )
         if found.name != name:
             if any(p.name == name for p in patterns):
                 state.err_console.print(f"{name} was merged into {found.name}")

@@ -160,4 +160,38 @@ def split(
         applied.replayed.append(source)
     applied.patterns = clusterer.patterns
     applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
+    parts = [
+        clusterer.patterns[i]
+        for i in scope.affected
+        if i != pattern.id and clusterer.patterns[i].stats.count
+    ]
+    if applied.replayed and not applied.not_replayed and len(parts) < 2:  # all seen again
+        if not parts:
+            raise OverrideError(f"none of {pattern.name}'s spans has {attribute}: nothing to split")
+        raise OverrideError(
+            f"all of {pattern.name}'s spans have the same {attribute}: a split would only "
+            "rename it (`spanwise patterns rename` does that)"
+        )
     return applied
+
+
+def split_parts(patterns: Sequence[SpanPattern]) -> dict[int, list[int]]:
+    """Patterns that were split (no spans left, variants named ``operation [attr=value]``),
+    by id, with the ids of their parts, busiest first."""
+    by_kind: dict[tuple[str, str], list[SpanPattern]] = {}
+    for pattern in patterns:
+        if pattern.merged_into is None and pattern.stats.count:
+            by_kind.setdefault((pattern.service, pattern.span_kind), []).append(pattern)
+    found: dict[int, list[int]] = {}
+    for pattern in patterns:
+        if pattern.merged_into is not None or pattern.stats.count:
+            continue
+        prefix = pattern.operation + " ["
+        parts = [
+            p
+            for p in by_kind.get((pattern.service, pattern.span_kind), ())
+            if p.operation.startswith(prefix)
+        ]
+        if parts:
+            found[pattern.id] = [p.id for p in sorted(parts, key=lambda p: -p.stats.count)]
+    return found

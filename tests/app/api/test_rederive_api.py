@@ -152,9 +152,16 @@ def test_what_cannot_apply_is_refused_and_changes_nothing(
 
 def test_splitting_twice_by_the_same_attribute_is_refused(client: TestClient) -> None:
     body = {"by": "http.response.status_code"}
-    assert (
-        client.post("/api/patterns/http_server_cart_post_cart_items/split", json=body).status_code
-        == 201
-    )
-    again = client.post("/api/patterns/http_server_cart_post_cart_items/split", json=body)
+    assert client.post(f"/api/patterns/{STATIC}/split", json=body).status_code == 201
+    again = client.post(f"/api/patterns/{STATIC}/split", json=body)
     assert again.status_code == 400 and "already split by" in again.json()["detail"]
+
+
+def test_a_split_into_no_part_is_refused_and_changes_nothing(client: TestClient) -> None:
+    # The cart service writes the older http.status_code: none of its spans has the other.
+    before = rows(client)
+    body = {"by": "http.response.status_code"}
+    answer = client.post("/api/patterns/http_server_cart_post_cart_items/split", json=body)
+    assert answer.status_code == 400
+    assert "spans has http.response.status_code: nothing to split" in answer.json()["detail"]
+    assert rows(client) == before

@@ -15,7 +15,8 @@ from app.classify.run import classify_patterns, live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.normalize import normalize
 from app.discovery.overrides import merge_into
-from app.discovery.run import DiscoveryRun, sample_batches, sample_source
+from app.discovery.rederive import split
+from app.discovery.run import DiscoveryRun, replay_batches, sample_batches, sample_source
 from app.discovery.store import PatternStore
 
 # --- finding ----------------------------------------------------------------------------------
@@ -410,3 +411,34 @@ def test_the_index_of_a_store_knows_names_old_names_and_merged_patterns(
     # A caller holding the loaded patterns already gets the same index.
     again = MentionIndex.from_store(store, classifications, loaded=store.load())
     assert again.resolve(third.name) == merged
+
+
+def test_the_name_of_a_split_pattern_suggests_its_parts(store: PatternStore) -> None:
+    classifications = ClassificationStore(store)
+    target = next(
+        p
+        for p in live_patterns(store.load())
+        if p.service == "frontend" and p.span_kind == "server"
+    )
+    applied = split(
+        store.load(),
+        target.name,
+        "user_agent.original",
+        resource=False,
+        overrides=[],
+        normalizer=normalize,
+        runs=[source for source, _ in store.runs()],
+        replay=lambda source: replay_batches(source, pytest.fail),
+    )
+    store.save_with_override(applied.patterns, applied.override, "ana")
+
+    index = MentionIndex.from_store(store, classifications)
+    resolution = index.resolve(target.name)
+    parts = sorted(
+        (p for p in store.load() if p.operation.startswith(target.operation + " [")),
+        key=lambda p: -p.stats.count,
+    )
+    assert len(parts) > 1
+    assert resolution.kind == "ambiguous" and not resolution.resolved
+    assert list(resolution.suggestions) == [p.name for p in parts][: len(resolution.suggestions)]
+    assert len(index) == len(live_patterns(store.load()))  # the split one is not live

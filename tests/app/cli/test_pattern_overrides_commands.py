@@ -30,17 +30,18 @@ def test_split_then_merge_back_through_the_cli(tmp_path: Path) -> None:
     busiest = max(servers, key=lambda r: int(str(r["count"])))
 
     code, output = run(
-        tmp_path, "patterns", "split", str(busiest["name"]), "--by", "http.response.status_code"
+        tmp_path, "patterns", "split", str(busiest["name"]), "--by", "user_agent.original"
     )
     assert code == 0, output
     assert "re-derived from the sample system (seed 5, 300 traces)" in output
     variants = [
-        r
-        for r in rows(tmp_path, "frontend")
-        if " [http.response.status_code=" in str(r["operation"])
+        r for r in rows(tmp_path, "frontend") if " [user_agent.original=" in str(r["operation"])
     ]
-    assert variants and sum(int(str(r["count"])) for r in variants) == busiest["count"]
+    assert len(variants) > 1 and sum(int(str(r["count"])) for r in variants) == busiest["count"]
     assert str(busiest["name"]) not in {r["name"] for r in rows(tmp_path, "frontend")}
+    code, output = run(tmp_path, "patterns", "show", str(busiest["name"]))
+    assert code == 1 and "was split, and its spans are in its parts now" in output
+    assert all(str(r["name"]) in " ".join(output.split()) for r in variants[:3])
 
     names = [str(r["name"]) for r in variants]
     code, output = run(tmp_path, "patterns", "merge", *names[1:], "--into", names[0])
@@ -54,7 +55,7 @@ def test_split_then_merge_back_through_the_cli(tmp_path: Path) -> None:
     code, output = run(tmp_path, "patterns", "overrides")
     assert code == 0
     assert "sre-on-call: split frontend server" in output
-    assert "by http.response.status_code" in output
+    assert "by user_agent.original" in output
     assert "sre-on-call: merge" in output
 
 

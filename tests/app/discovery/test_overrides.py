@@ -16,6 +16,7 @@ from app.discovery.store import PatternStore
 from connectors.spans import Span, SpanKind
 
 SEED, TRACES = 3, 400
+BY_AGENT = "user_agent.original"
 
 
 def discover_sample(store: PatternStore) -> list[SpanPattern]:
@@ -59,14 +60,12 @@ def test_split_replays_the_recorded_run_and_counts_each_span_once(tmp_path: Path
     untouched = {p.name: p.stats.count for p in live(before) if p.id != target.id}
     target_count, calls_before = target.stats.count, target.children.copy()
     spans = sample_spans()
-    expected = Counter(
-        str(s.attributes["http.response.status_code"]) for s in members(before, spans, target)
-    )
+    expected = Counter(str(s.attributes[BY_AGENT]) for s in members(before, spans, target))
 
     applied = split(
         before,
         target.name,
-        "http.response.status_code",
+        BY_AGENT,
         resource=False,
         overrides=[],
         normalizer=normalize,
@@ -88,6 +87,29 @@ def test_split_replays_the_recorded_run_and_counts_each_span_once(tmp_path: Path
         assert target.id not in after[child_id].parents
         assert sum(after[child_id].parents[v.id] for v in variants) == calls_before[child_id]
     assert applied.replayed and not applied.not_replayed
+    assert len(variants) > 1
+
+
+def test_a_split_into_one_part_is_refused(tmp_path: Path) -> None:
+    store = PatternStore(tmp_path / "p.sqlite")
+    before = discover_sample(store)
+    target = busiest(before, "frontend", "server")  # every one of its spans answered 200
+    runs = [source for source, _ in store.runs()]
+    for attribute, says in [
+        ("http.response.status_code", "have the same http.response.status_code"),
+        ("app.nothing", "none of"),
+    ]:
+        with pytest.raises(OverrideError, match=says):
+            split(
+                before,
+                target.name,
+                attribute,
+                resource=False,
+                overrides=[],
+                normalizer=normalize,
+                runs=runs,
+                replay=lambda source: replay_batches(source, pytest.fail),
+            )
 
 
 def test_a_split_applies_to_the_spans_of_later_runs(tmp_path: Path) -> None:
