@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
 from app.api.discovery_api import discovery_router
+from app.api.docs import add_docs
 from app.api.health import health_router
 from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
@@ -60,7 +61,10 @@ def create_app(
         title="Spanwise",
         summary="Span patterns from OpenTelemetry traces, and answers about them.",
         version="0.1.0",
+        docs_url=None,  # served from shipped files by add_docs, not from a CDN
+        redoc_url=None,
     )
+    add_docs(app)
     token_store = tokens or TokenStore(auth_store_path(settings.data_dir))
     required = tokens_required(
         settings.host, auth_required=settings.auth_required, allow_open=settings.allow_open
