@@ -6,8 +6,7 @@ commands that embed or search should pay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -20,8 +19,12 @@ from app.settings import Settings
 if TYPE_CHECKING:
     from retrieval.pattern_index import PatternIndex, SyncReport
 
-Retriever = Callable[[str, int], list[int]]
-"""``retrieve(text, n)``: ids of the patterns whose descriptions mean most like ``text``."""
+
+class Retriever(Protocol):
+    """``retrieve(text, n)``: ids of the patterns whose descriptions mean most like
+    ``text``, nearest first; with ``max_distance``, only those that near (cosine)."""
+
+    def __call__(self, text: str, n: int, max_distance: float = 2.0) -> list[int]: ...
 
 
 def pattern_index(settings: Settings, tenant: str = "default") -> PatternIndex:
@@ -56,7 +59,7 @@ def retriever(settings: Settings, store: PatternStore, tenant: str = "default") 
     """Search by meaning; on first use the index opens and catches up with the store."""
     opened: list[PatternIndex] = []
 
-    def retrieve(text: str, n: int) -> list[int]:
+    def retrieve(text: str, n: int, max_distance: float = 2.0) -> list[int]:
         if not opened:
             from retrieval.pattern_index import described
 
@@ -64,6 +67,7 @@ def retriever(settings: Settings, store: PatternStore, tenant: str = "default") 
             patterns = live_patterns(store.load(sketches=False))
             index.sync(described(patterns, ClassificationStore(store).current(patterns)))
             opened.append(index)
-        return [hit.pattern_id for hit in opened[0].search(text, n)]
+        hits = opened[0].search(text, n)
+        return [hit.pattern_id for hit in hits if hit.distance <= max_distance]
 
     return retrieve

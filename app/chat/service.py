@@ -40,6 +40,9 @@ from app.telemetry.metrics import CHAT_ANSWERS
 
 MAX_PATTERNS = 3
 SUGGESTIONS = 3
+SUGGESTION_DISTANCE = 0.8
+"""Cosine distance beyond which a description is not like a mention's words at all: on the
+sample system, meant words land at 0.35-0.75 and nonsense (``nope nope``) at 0.9."""
 LINK_MARGIN_S = 300
 
 
@@ -185,10 +188,11 @@ class ChatService:
 
     def _by_meaning(self, name: str, graph: dict[int, SpanPattern]) -> list[str]:
         """Names whose descriptions mean most like an unknown mention's words: suggestions
-        only, never an answer about them."""
+        only, never an answer about them, and none when nothing is near (``@nope_nope``)."""
         if self._retrieve is None:
             return []
-        hits = self._retrieve(name.replace("_", " ").replace(".", " "), SUGGESTIONS)
+        words = name.replace("_", " ").replace(".", " ")
+        hits = self._retrieve(words, SUGGESTIONS, max_distance=SUGGESTION_DISTANCE)
         return [graph[i].name for i in hits if i in graph and graph[i].merged_into is None]
 
     def ask(self, question: str, conversation_id: str | None = None) -> ChatAnswer:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.web.rendering import render
 
@@ -26,6 +26,18 @@ def validation_error_handler(mode: str) -> Callable[[Request, Exception], Awaita
         assert isinstance(exc, RequestValidationError)
         wants_page = "text/html" in request.headers.get("accept", "")
         if not wants_page or request.url.path.startswith(_API_PREFIXES):
+            content_type = request.headers.get("content-type", "")
+            if "json" not in content_type and any(
+                error["loc"][:1] == ("body",) for error in exc.errors()
+            ):  # the usual mistake: curl -d without -H 'content-type: application/json'
+                sent = f"it came as {content_type!r}" if content_type else "it came with none"
+                return JSONResponse(
+                    {
+                        "detail": "send the body as JSON with the header Content-Type: "
+                        f"application/json ({sent})"
+                    },
+                    status_code=415,
+                )
             return await request_validation_exception_handler(request, exc)
         problems = [
             f"{'.'.join(str(part) for part in error['loc'][1:]) or 'request'}: {error['msg']}"

@@ -119,6 +119,10 @@ def test_the_api_and_its_stream_answer_the_same(data_dir: Path) -> None:
     ).json()
     assert [c["pattern"] for c in follow["citations"]] == [c["pattern"] for c in body["citations"]]
     assert client.post("/api/chat", json={"question": ""}).status_code == 422
+    # JSON sent without its content type (curl -d): told what to send, not a schema dump
+    plain = client.post("/api/chat", content=b'{"question": "hi"}')
+    assert plain.status_code == 415
+    assert "Content-Type: application/json" in plain.json()["detail"]
 
     with client.stream(
         "POST", "/api/chat/stream", json={"question": "why is inventory slow?"}
@@ -166,9 +170,9 @@ def test_a_question_naming_no_pattern_or_service_is_answered_by_meaning(
     asked: list[str] = []
     search = retriever(Settings(data_dir=data_dir), store)
 
-    def retrieve(text: str, n: int) -> list[int]:
+    def retrieve(text: str, n: int, max_distance: float = 2.0) -> list[int]:
         asked.append(text)
-        return search(text, n)
+        return search(text, n, max_distance)
 
     service = ChatService(store, retrieve=retrieve)
     answer = service.ask("money movement with the card processor")
@@ -187,6 +191,15 @@ def test_an_unknown_mention_is_given_suggestions_by_meaning_but_no_answer(
     suggestions = answer.mentions[0]["suggestions"]
     assert suggestions and any("payment" in name or "stripe" in name for name in suggestions)
     assert "Did you mean" in answer.answer
+
+
+def test_a_mention_like_nothing_gets_no_suggestion_rather_than_unrelated_ones(
+    data_dir: Path, store: PatternStore
+) -> None:
+    service = ChatService(store, retrieve=retriever(Settings(data_dir=data_dir), store))
+    answer = service.ask("@nope_nope how many spans?")
+    assert answer.mentions[0]["suggestions"] == []
+    assert "I know no pattern named @nope_nope" in answer.answer
 
 
 def test_back_to_the_first_one_means_the_first_pattern_asked_about(store: PatternStore) -> None:
