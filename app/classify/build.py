@@ -23,4 +23,5 @@ def model_classifier(
         examples=CorrectionExamples(ClassificationStore(store), store.load(sketches=False)),
         redact_names=settings.redact_attribute_names,
         prices=settings.model_prices,
+        endpoint=settings.model_base_url or "https://api.openai.com/v1",
     )

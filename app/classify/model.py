@@ -46,8 +46,10 @@ class ModelClassifier:
         examples: Examples | None = None,
         redact_names: Sequence[str] = (),
         prices: tuple[float, float] = (0.0, 0.0),
+        endpoint: str = "the model's endpoint",
     ) -> None:
         self.model = model
+        self._endpoint = endpoint
         self._prices = prices
         self.prompt_version = template_version(TEMPLATE)
         # JSON mode: OpenAI and the compatible servers (vLLM, Ollama, llama.cpp) accept it.
@@ -127,7 +129,10 @@ class ModelClassifier:
             try:
                 reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
             except Exception as exc:  # any client or server failure: this batch falls back
-                self._problem(f"model call failed for {len(batch)} patterns: {_reason(exc)}")
+                self._problem(
+                    f"model call to {self._endpoint} failed for {len(batch)} patterns: "
+                    f"{_reason(exc)}"
+                )
                 record_model_call("classify", "error")
                 return {}, False
             prompt, completion = _count_tokens(reply, usage)

@@ -24,6 +24,7 @@ from evals.report import Comparison, Report, compare
 from evals.runner import OFFLINE, RunOptions, prices, run_cases
 
 eval_app = typer.Typer(
+    rich_markup_mode=None,  # help texts say [env X] and [default N] literally
     help="Score Spanwise's answers against ground truth computed from the spans.",
     no_args_is_help=True,
 )

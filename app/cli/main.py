@@ -24,6 +24,7 @@ from app.settings import SettingsError, describe_invalid, load_settings
 from app.tenancy import DEFAULT_TENANT, check_tenant
 
 cli = typer.Typer(
+    rich_markup_mode=None,  # help texts say [env X] and [default N] literally
     name="spanwise",
     help="Turn OpenTelemetry spans into span patterns and ask questions about them.",
     no_args_is_help=True,

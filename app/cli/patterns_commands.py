@@ -32,7 +32,10 @@ from app.discovery.run import describe_source, replay_batches
 from app.discovery.store import PatternStore
 
 patterns_app = typer.Typer(
-    name="patterns", help="Browse the discovered span patterns.", no_args_is_help=True
+    rich_markup_mode=None,  # help texts say [env X] and [default N] literally
+    name="patterns",
+    help="Browse the discovered span patterns.",
+    no_args_is_help=True,
 )
 
 

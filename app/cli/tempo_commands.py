@@ -37,6 +37,7 @@ from connectors.tempo_models import TagScope
 from connectors.tempo_window import PullProgress
 
 tempo_app = typer.Typer(
+    rich_markup_mode=None,  # help texts say [env X] and [default N] literally
     name="tempo",
     help="Grafana Tempo: check the connection and pull traces.",
     no_args_is_help=True,
@@ -109,7 +110,8 @@ async def _status(client: TempoClient, state: CliState) -> int:
             _error(state.err_console, str(exc))
             return 1
         _line(console, "reachable", await _readiness(client))
-        _line(console, "version", f"{info.version} (revision {info.revision})")
+        revision = f" (revision {info.revision})" if info.revision else ""
+        _line(console, "version", f"{info.version}{revision}")
         _line(console, "tenant", state.settings.tempo_tenant or "none")
         try:
             _line(console, "tag names", _describe_tags(await _tag_scopes(client)))

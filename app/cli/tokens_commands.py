@@ -12,6 +12,7 @@ from app.auth.tokens import Role, TokenStore, auth_store_path
 from app.cli.state import cli_state
 
 tokens_app = typer.Typer(
+    rich_markup_mode=None,  # help texts say [env X] and [default N] literally
     help="API tokens: each belongs to one tenant, with the role read, write or ingest.",
     no_args_is_help=True,
 )
