@@ -68,11 +68,12 @@ def list_patterns(
 
 
 def _classified_row(row: dict[str, Any], stored: StoredClassification | None) -> dict[str, Any]:
-    if stored is not None:
-        classification = stored.classification
-        row["category"] = classification.category.value
-        row["verdict"] = classification.verdict.value
-        row["description"] = classification.description
+    """The row with its classification; null fields for a pattern not classified yet, so
+    that every row has the same keys."""
+    classification = stored.classification if stored is not None else None
+    row["category"] = classification.category.value if classification else None
+    row["verdict"] = classification.verdict.value if classification else None
+    row["description"] = classification.description if classification else None
     return row
 
 

@@ -49,6 +49,9 @@ def test_discover_without_classification_keeps_provisional_names(tmp_path: Path)
     assert code == 0, output
     assert "classified" not in output
     assert "checkout_client_postgresql_select_orders" in names(tmp_path)
+    code, listed = run(tmp_path, "patterns", "list", "--json")
+    rows = json.loads(listed)  # every row has the same keys, null until classified
+    assert rows and all(r["verdict"] is None and r["description"] is None for r in rows)
 
 
 def cards(user: str) -> list[tuple[str, str, str]]:
