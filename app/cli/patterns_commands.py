@@ -111,12 +111,19 @@ def show_pattern(
         return
     stats = document["stats"]
     console = state.console
-    console.print(f"[bold]{found.name}[/]  {found.service} {found.span_kind}: {found.operation}")
+    # Span data is printed as text: brackets in a route or a name are not markup.
+    console.print(
+        f"[bold]{escape(found.name)}[/]  "
+        + escape(f"{found.service} {found.span_kind}: {found.operation}"),
+        soft_wrap=True,
+    )
     _print_classification(state, document["classification"], document["aliases"])
     for matcher in document["matchers"]:
         console.print(
-            f"  match {matcher['field_type']} {matcher['field_name']} "
-            f"{matcher['match_type']} {matcher['match_value']}",
+            escape(
+                f"  match {matcher['field_type']} {matcher['field_name']} "
+                f"{matcher['match_type']} {matcher['match_value']}"
+            ),
             soft_wrap=True,
         )
     console.print(
@@ -126,18 +133,21 @@ def show_pattern(
         soft_wrap=True,
     )
     if stats["status_codes"]:
-        console.print(f"  status codes: {stats['status_codes']}")
+        console.print(escape(f"  status codes: {stats['status_codes']}"), soft_wrap=True)
     if stats["exception_types"]:
-        console.print(f"  exceptions: {stats['exception_types']}")
+        console.print(escape(f"  exceptions: {stats['exception_types']}"), soft_wrap=True)
     for label in ("parents", "children"):
         if document[label]:
             linked = ", ".join(f"{p['name']} ({p['calls']})" for p in document[label])
-            console.print(f"  {label}: {linked}", soft_wrap=True)
+            console.print(escape(f"  {label}: {linked}"), soft_wrap=True)
     for kind, samples in document["samples"].items():
         for sample in samples:
             console.print(
-                f"  {kind} sample: trace {sample['trace_id']} span {sample['span_id']} "
-                f"{sample['duration_ms']} ms {sample['status']}"
+                escape(
+                    f"  {kind} sample: trace {sample['trace_id']} span {sample['span_id']} "
+                    f"{sample['duration_ms']} ms {sample['status']}"
+                ),
+                soft_wrap=True,
             )
 
 
