@@ -41,6 +41,9 @@ def test_samples_and_files_count_once() -> None:
     sample = {"kind": "sample", "seed": 42, "traces": 2000, "faults": []}
     assert counted_before([sample], dict(sample))
     assert not counted_before([sample], {**sample, "seed": 43})
+    assert not counted_before([sample], {**sample, "traces": 500})
+    # The demo's sample with a fault, then --sample without: the same traces.
+    assert counted_before([{**sample, "faults": [{"name": "slow_query"}]}], sample)
     files = {"kind": "files", "paths": ["/x.json"], "sha256": ["ab"]}
     assert counted_before([files], {**files, "paths": ["/moved/x.json"]})  # same content
     assert not counted_before([files], {**files, "sha256": ["cd"]})  # new content
