@@ -11,31 +11,14 @@ from __future__ import annotations
 import math
 import re
 
+from app.classify.figures import GRPC_CODES
 from app.discovery.patterns import SpanPattern
 from app.redact import redact_text
 
 CODES = 2
 MIN_RATE_WINDOW_S = 60
-GRPC_FAILURES = frozenset(
-    {
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    }
-)
+GRPC_FAILURES = frozenset(GRPC_CODES[1:])
+"""Every gRPC status by name but OK."""
 _EXCEPTION_NAMESPACE = re.compile(r"^.*(?:\.|::)")
 """``com.shop.payment.CardDeclinedException`` reads ``CardDeclinedException``."""
 
