@@ -136,6 +136,9 @@ class PatternClusterer:
         self._producer_ends = _RecentSpans(recent_producers)
         self._waiting_capacity = waiting_edges
         self.spans_seen = 0
+        self.touched: set[int] = set()
+        """Ids of the patterns whose spans, statistics or edges changed since it was last
+        emptied (``DiscoveryRun.checkpoint`` saves those alone)."""
         for index, pattern in enumerate(known):
             if pattern.id != index:
                 raise ValueError(f"known patterns must be numbered 0..n-1, found {pattern.id}")
@@ -223,6 +226,7 @@ class PatternClusterer:
         for pattern_id, members in by_pattern.items():
             if scope is None or pattern_id in scope.affected:
                 patterns[pattern_id].stats.add_many(members, rng)
+        self.touched.update(by_pattern)
         if edge_codes:
             self._add_edges(edges)
         if lags:
@@ -250,6 +254,8 @@ class PatternClusterer:
             if scope is not None and not scope.counts_edge(parent_id, child_id):
                 continue
             parent = patterns[parent_id]
+            self.touched.add(parent_id)
+            self.touched.add(child_id)
             parent.children[child_id] += calls
             patterns[child_id].parents[parent_id] += calls
             parent.stats.add_calls(child_id, bucket * BASE_WIDTH_S, calls, callers)
@@ -267,6 +273,7 @@ class PatternClusterer:
             found[1].append(lag_ns / 1e6)
         for consumer_id, (starts_s, lags_ms) in by_consumer.items():
             self.patterns[consumer_id].stats.add_lags(starts_s, lags_ms)
+            self.touched.add(consumer_id)
 
     def add(self, span: Span) -> SpanPattern:
         """Cluster one span (``accept`` is faster for many)."""
