@@ -36,6 +36,7 @@ from connectors.spans import Span
 log = logging.getLogger("spanwise.live")
 
 MAX_PROBLEMS = 20
+MAX_ATTEMPTS = 3
 
 
 class Backlogged(Exception):
@@ -82,6 +83,7 @@ class LiveDiscovery:
         self._buffer_lock = threading.Lock()
         self._fold_lock = threading.Lock()
         self._runs: dict[str, _OpenRun] = {}
+        self._failures: dict[str, int] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -129,10 +131,31 @@ class LiveDiscovery:
             for tenant, spans in waiting.items():
                 try:
                     reports.append(self._fold(tenant, spans))
+                    self._failures.pop(tenant, None)
                 except Exception as exc:  # a store that fails must not stop the receiver
-                    self._runs.pop(tenant, None)
-                    self._problem(f"folding {len(spans):,} spans of tenant {tenant}: {exc!r}")
+                    self._runs.pop(tenant, None)  # its state is unknown: reload next time
+                    self._failed(tenant, spans, exc)
             return reports
+
+    def _failed(self, tenant: str, spans: list[Span], exc: Exception) -> None:
+        """Keep the spans for the next fold (a full disk frees up, a locked store unlocks);
+        after ``MAX_ATTEMPTS`` folds in a row that failed, let them go and say so."""
+        attempts = self._failures.get(tenant, 0) + 1
+        if attempts < MAX_ATTEMPTS:
+            self._failures[tenant] = attempts
+            with self._buffer_lock:
+                self._buffers.setdefault(tenant, [])[:0] = spans
+                self._buffered += len(spans)
+            self._problem(
+                f"folding {len(spans):,} spans of tenant {tenant} failed, kept for "
+                f"the next fold: {exc!r}"
+            )
+        else:
+            self._failures.pop(tenant, None)
+            self._problem(
+                f"folding {len(spans):,} spans of tenant {tenant} failed "
+                f"{attempts} times, so they are dropped: {exc!r}"
+            )
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -6,6 +6,7 @@ OTLP/HTTP, are folded into patterns, classified, and read back through the API.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -204,3 +205,23 @@ def test_folding_in_the_background(tmp_path: Path, spans: list[Span]) -> None:
             time.sleep(0.05)
         assert live.totals.spans == 300 and live.totals.problems == []
     live.close()
+
+
+def test_a_fold_that_fails_keeps_its_spans_for_the_next(tmp_path: Path, spans: list[Span]) -> None:
+    client, live = served(tmp_path)
+    with client:
+        push(client, spans[:300])
+        live.fold()
+        push(client, spans[300:600])
+        blocker = sqlite3.connect(tmp_path / "patterns.sqlite", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the store
+        try:
+            assert live.fold() == []
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert live.buffered == 300 and "kept for the next fold" in live.totals.problems[-1]
+        (report,) = live.fold()
+        assert report.spans == 300
+    live.close()
+    assert sum(counts_by_operation(tmp_path / "patterns.sqlite").values()) == 600
