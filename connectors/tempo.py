@@ -187,8 +187,13 @@ class TempoClient:
         limit: int | None = None,
         sample: SamplePlan | None = None,
         on_progress: ProgressCallback | None = None,
+        before: bool = True,
+        at_end: bool = True,
     ) -> AsyncGenerator[tuple[str, list[Span]], None]:
         """Every trace matching ``query`` in ``[start, end]`` (unix seconds), fetched by id.
+
+        ``before``: also the traces that began before ``start``; ``at_end``: also those that
+        begin in the second ``end``. Without both, the traces that begin in ``[start, end)``.
 
         Streams ``(trace_id, spans)`` as traces arrive; see ``connectors.tempo_window`` for
         how the window is split so that no trace is missed or repeated. ``limit`` is the
@@ -212,6 +217,8 @@ class TempoClient:
                 plan=sample,
                 concurrency=self._concurrency,
                 on_progress=on_progress,
+                before=before,
+                at_end=at_end,
             )
         return pull_window(
             search,
@@ -221,6 +228,8 @@ class TempoClient:
             limit=limit or self._search_limit,
             concurrency=self._concurrency,
             on_progress=on_progress,
+            before=before,
+            at_end=at_end,
         )
 
     # --- traces by id ---------------------------------------------------------------

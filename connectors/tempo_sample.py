@@ -79,8 +79,11 @@ def slice_count(start_s: int, end_s: int, slice_s: int) -> int:
     return max(1, nearest, -(-width // MAX_SEARCH_WINDOW_S))
 
 
-def sample_slices(start_s: int, end_s: int, plan: SamplePlan) -> Iterator[Slice]:
-    """The window as equal whole-second slices, oldest first, each to be searched once."""
+def sample_slices(
+    start_s: int, end_s: int, plan: SamplePlan, *, before: bool = True, at_end: bool = True
+) -> Iterator[Slice]:
+    """The window as equal whole-second slices, oldest first, each to be searched once
+    (``before`` and ``at_end`` as for ``connectors.tempo_window.initial_slices``)."""
     if end_s <= start_s:
         raise ValueError(f"the window's end ({end_s}) must be after its start ({start_s})")
     count = slice_count(start_s, end_s, plan.slice_s)
@@ -92,18 +95,25 @@ def sample_slices(start_s: int, end_s: int, plan: SamplePlan) -> Iterator[Slice]
             lower,
             upper,
             plan.traces_per_slice + 1,
-            first=index == 0,
-            last=index == count - 1,
+            first=index == 0 and before,
+            last=index == count - 1 and at_end,
         )
 
 
 async def sampled_trace_ids(
-    search: Search, start_s: int, end_s: int, plan: SamplePlan, progress: PullProgress
+    search: Search,
+    start_s: int,
+    end_s: int,
+    plan: SamplePlan,
+    progress: PullProgress,
+    *,
+    before: bool = True,
+    at_end: bool = True,
 ) -> AsyncGenerator[str, None]:
     """The ids of the window's sample, slice by slice, oldest slice first."""
     progress.slices = slice_count(start_s, end_s, plan.slice_s)
     unplaced: set[str] = set()
-    for piece in sample_slices(start_s, end_s, plan):
+    for piece in sample_slices(start_s, end_s, plan, before=before, at_end=at_end):
         result = await search(piece.start_s, piece.end_s, piece.limit)
         progress.searches += 1
         taken: list[str] = []
@@ -129,10 +139,12 @@ def pull_sample(
     plan: SamplePlan,
     concurrency: int,
     on_progress: ProgressCallback | None = None,
+    before: bool = True,
+    at_end: bool = True,
 ) -> AsyncGenerator[tuple[str, list[Span]], None]:
     """Yield ``(trace_id, spans)`` for the window's sample, in no particular order."""
     progress = PullProgress()
-    found = sampled_trace_ids(search, start_s, end_s, plan, progress)
+    found = sampled_trace_ids(search, start_s, end_s, plan, progress, before=before, at_end=at_end)
     return fetch_traces(
         found, fetch, concurrency=concurrency, progress=progress, on_progress=on_progress
     )

@@ -116,8 +116,14 @@ def keeps(piece: Slice, summary: TraceSummary, unplaced: set[str]) -> bool:
     return True
 
 
-def initial_slices(start_s: int, end_s: int, limit: int) -> Iterator[Slice]:
-    """The window cut into searchable pieces, oldest first."""
+def initial_slices(
+    start_s: int, end_s: int, limit: int, *, before: bool = True, at_end: bool = True
+) -> Iterator[Slice]:
+    """The window cut into searchable pieces, oldest first. ``before``: the first piece
+    also owns traces that began before the window; ``at_end``: the last one those starting
+    in its last second. Without both, the window owns the traces starting in ``[start,
+    end)``: what a pull next to a window pulled before must keep to (``app.discovery
+    .counted``)."""
     if end_s <= start_s:
         raise ValueError(f"the window's end ({end_s}) must be after its start ({start_s})")
     if limit < 1:
@@ -125,15 +131,23 @@ def initial_slices(start_s: int, end_s: int, limit: int) -> Iterator[Slice]:
     lower = start_s
     while lower < end_s:
         upper = min(lower + MAX_SEARCH_WINDOW_S, end_s)
-        yield Slice(lower, upper, limit, first=lower == start_s, last=upper == end_s)
+        first, last = lower == start_s and before, upper == end_s and at_end
+        yield Slice(lower, upper, limit, first=first, last=last)
         lower = upper
 
 
 async def owned_trace_ids(
-    search: Search, start_s: int, end_s: int, limit: int, progress: PullProgress
+    search: Search,
+    start_s: int,
+    end_s: int,
+    limit: int,
+    progress: PullProgress,
+    *,
+    before: bool = True,
+    at_end: bool = True,
 ) -> AsyncGenerator[str, None]:
     """Every trace id of the window once, slice by slice, oldest slice first."""
-    pending = list(initial_slices(start_s, end_s, limit))
+    pending = list(initial_slices(start_s, end_s, limit, before=before, at_end=at_end))
     pending.reverse()
     unplaced: set[str] = set()
     while pending:
@@ -164,13 +178,16 @@ def pull_window(
     limit: int,
     concurrency: int,
     on_progress: ProgressCallback | None = None,
+    before: bool = True,
+    at_end: bool = True,
 ) -> AsyncGenerator[tuple[str, list[Span]], None]:
     """Yield ``(trace_id, spans)`` for every trace of the window, in no particular order.
 
-    See ``fetch_traces`` for errors and for closing the pull early.
+    See ``fetch_traces`` for errors and for closing the pull early, ``initial_slices`` for
+    ``before`` and ``at_end``.
     """
     progress = PullProgress()
-    found = owned_trace_ids(search, start_s, end_s, limit, progress)
+    found = owned_trace_ids(search, start_s, end_s, limit, progress, before=before, at_end=at_end)
     return fetch_traces(
         found, fetch, concurrency=concurrency, progress=progress, on_progress=on_progress
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
@@ -47,6 +50,19 @@ def status_document(settings: Settings) -> dict[str, object]:
     return {"mode": "model", "model": settings.model_name, "endpoint": endpoint}
 
 
+def _lifespan(live: LiveDiscovery | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Fold what live discovery holds when the server shuts down: on SIGTERM uvicorn ends
+    the process after its shutdown, before anything after ``uvicorn.run`` could run."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if live is not None:
+            await run_in_threadpool(live.close)
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     pipeline: SpanPipeline,
@@ -63,6 +79,7 @@ def create_app(
         version="0.1.0",
         docs_url=None,  # served from shipped files by add_docs, not from a CDN
         redoc_url=None,
+        lifespan=_lifespan(live),
     )
     add_docs(app)
     token_store = tokens or TokenStore(auth_store_path(settings.data_dir))

@@ -19,7 +19,7 @@ from app.classify.run import live_patterns
 from app.cli.classify_command import classify_and_report
 from app.cli.state import CliState, cli_state
 from app.cli.time_window import now_s, parse_duration_s, resolve_window
-from app.discovery.counted import counted_before, uncounted_windows
+from app.discovery.counted import Piece, counted_before, uncounted_files, uncounted_pieces
 from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
 from app.discovery.run import (
@@ -98,7 +98,7 @@ def discover(
         )
     store = PatternStore(state.store_path)
     counted = [source for source, _ in store.runs()]
-    windows: list[tuple[int, int]] = []
+    pieces: list[Piece] = []
     tempo_source: dict[str, object] = {}
     plan: SamplePlan | None = None
     if sample:
@@ -109,6 +109,22 @@ def discover(
         source = sample_source(seed, traces, faults)
     elif file:
         source = files_source(file)
+        new = list(range(len(file))) if again else uncounted_files(counted, source)
+        for index, path in enumerate(file):
+            if index not in new:
+                state.console.print(
+                    f"[yellow]skipping {escape(str(path))}:[/] its content was counted before "
+                    "(--again counts it once more)",
+                    soft_wrap=True,
+                )
+        if not new:
+            raise typer.Exit(0)
+        file = [file[i] for i in new]
+        source = {
+            "kind": "files",
+            "paths": [source["paths"][i] for i in new],
+            "sha256": [source["sha256"][i] for i in new],
+        }
     else:
         try:
             window = resolve_window(since=since, start=start, end=end, now=now_s())
@@ -122,12 +138,13 @@ def discover(
             "query": query,
             "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
         }
-        windows = [window] if again else uncounted_windows(counted, tempo_source, window)
-        if windows != [window]:
-            _say_counted(state, window, windows)
-        if not windows:
+        whole = [Piece(window[0], window[1] + 1, before=True)]
+        pieces = whole if again else uncounted_pieces(counted, tempo_source, window)
+        if pieces != whole:
+            _say_counted(state, window, pieces)
+        if not pieces:
             raise typer.Exit(0)
-        source = {**tempo_source, "start": windows[0][0], "end": windows[0][1]}
+        source = pieces[0].record(tempo_source)
     if not again and counted_before(counted, source):
         state.console.print(
             "[yellow]already counted:[/] this store counted these spans in an earlier run, "
@@ -160,7 +177,7 @@ def discover(
             def fetched(counts: PullProgress) -> None:
                 progress.update(task, description=f"{counts.traces_done:,} traces fetched")
 
-            for piece in windows:
+            for piece in pieces:
                 pulled = asyncio.run(_from_tempo(state, piece, query, plan, advance, fetched))
     if file and run.report.spans == 0:
         for problem in problems[:10]:
@@ -173,8 +190,8 @@ def discover(
             "file exporter writes), or protobuf, optionally gzipped",
         )
     report = run.finish()
-    for piece in windows[1:]:  # the other parts of the window this run pulled
-        store.record_run({**tempo_source, "start": piece[0], "end": piece[1]}, 0)
+    for piece in pieces[1:]:  # the other parts of the window this run pulled
+        store.record_run(piece.record(tempo_source), 0)
     report.problems = problems
     patterns = run.patterns
     if not no_classify:
@@ -185,10 +202,10 @@ def discover(
         state.console.print(_describe_sample(plan, pulled), soft_wrap=True)
 
 
-def _say_counted(state: CliState, window: tuple[int, int], windows: list[tuple[int, int]]) -> None:
+def _say_counted(state: CliState, window: tuple[int, int], pieces: list[Piece]) -> None:
     """Say which part of the asked window earlier runs counted, and what is pulled."""
     asked = f"{_clock(window[0])} to {_clock(window[1])}"
-    if not windows:
+    if not pieces:
         state.console.print(
             f"[yellow]already counted:[/] earlier runs pulled all of {asked} from this Tempo "
             "with this query, so nothing is new. Counting it again would double every "
@@ -196,9 +213,9 @@ def _say_counted(state: CliState, window: tuple[int, int], windows: list[tuple[i
             soft_wrap=True,
         )
         return
-    pieces = ", ".join(f"{_clock(a)} to {_clock(b)}" for a, b in windows)
+    pulled = ", ".join(f"{_clock(p.start)} to {_clock(p.end)}" for p in pieces)
     state.console.print(
-        f"Earlier runs counted part of {asked}: pulling only {pieces} (--again pulls all).",
+        f"Earlier runs counted part of {asked}: pulling only {pulled} (--again pulls all).",
         soft_wrap=True,
     )
 
@@ -233,13 +250,13 @@ def _sample_plan(
 
 async def _from_tempo(
     state: CliState,
-    window: tuple[int, int],
+    piece: Piece,
     query: str,
     plan: SamplePlan | None,
     advance: Callable[[list[Span]], None],
     on_progress: Callable[[PullProgress], None],
 ) -> PullProgress:
-    """Pull the window's traces (every one, or the sample of ``plan``) into ``advance``."""
+    """Pull the piece's traces (every one, or the sample of ``plan``) into ``advance``."""
     try:
         client = build_tempo_client(state.settings)
     except NotConfigured as exc:
@@ -253,8 +270,15 @@ async def _from_tempo(
 
     try:
         async with client:
+            start, end, at_end = piece.pull_window()
             traces = client.pull(
-                query, start=window[0], end=window[1], sample=plan, on_progress=remember
+                query,
+                start=start,
+                end=end,
+                sample=plan,
+                on_progress=remember,
+                before=piece.before,
+                at_end=at_end,
             )
             async with aclosing(traces):
                 async for _trace_id, spans in traces:

@@ -80,13 +80,15 @@ class DiscoveryRun:
         self.report.spans += len(spans)
         DISCOVERY_SPANS.inc(len(spans))
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, *, written: int | None = None) -> None:
         """Save the patterns that changed since the last checkpoint; the run goes on (live
-        discovery saves so: a save costs what changed, not every pattern)."""
+        discovery saves so: a save costs what changed, not every pattern). ``written``: as
+        for ``PatternStore.save``, which raises ``StoreChanged`` when another writer saved
+        patterns since this run's copy was made."""
         touched = self.clusterer.touched
         changed = [self.clusterer.patterns[i] for i in sorted(touched)]
         with tracer().start_as_current_span("discovery.save") as span:
-            self.store.save(changed)
+            self.store.save(changed, written=written)
             touched.clear()
             span.set_attribute("spanwise.patterns", len(changed))
         PATTERNS.set(len(self.clusterer.patterns))

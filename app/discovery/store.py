@@ -164,14 +164,30 @@ class PatternStore:
     def close(self) -> None:
         self._db.close()
 
-    def save(self, patterns: Iterable[SpanPattern]) -> None:
-        """Write the patterns, all or none."""
+    def save(self, patterns: Iterable[SpanPattern], *, written: int | None = None) -> None:
+        """Write the patterns, all or none.
+
+        ``written``: what ``writes()`` said when the caller loaded the patterns it saves; if
+        another writer saved patterns since, ``StoreChanged`` is raised and nothing written.
+        """
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
         with self.transaction():
+            if written is not None and self.writes() != written:
+                raise StoreChanged("another writer saved patterns since they were loaded")
             self._upsert(rows)
 
+    def writes(self) -> int:
+        """How many times patterns were saved: it changes when any writer, in any process,
+        saves statistics, edges or overrides, and not for names, classifications or chats."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'writes'").fetchone()
+        return int(row[0]) if row else 0
+
     def _upsert(self, rows: list[tuple[object, ...]]) -> None:
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES ('writes', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
         self._db.executemany(
             """
                 INSERT INTO patterns (id, name, service, span_kind, family, operation,
@@ -275,6 +291,10 @@ class PatternStore:
     def transaction(self) -> _Transaction:
         """All or nothing: ``with store.transaction(): ...``."""
         return _Transaction(self._db)
+
+
+class StoreChanged(Exception):
+    """Patterns were saved by another writer since the caller loaded its own copy."""
 
 
 class _Transaction:

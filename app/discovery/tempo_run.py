@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from contextlib import aclosing
 
-from app.discovery.counted import uncounted_windows
+from app.discovery.counted import uncounted_pieces
 from app.discovery.normalize import normalize
 from app.discovery.run import DiscoveryRun, RunReport
 from app.discovery.store import PatternStore
@@ -35,19 +35,22 @@ async def discover_tempo_window(
         "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
     }
     counted = [recorded for recorded, _ in store.runs()]
-    pieces = uncounted_windows(counted, source, window)
+    pieces = uncounted_pieces(counted, source, window)
     run = DiscoveryRun(store, normalize)
     if not pieces:
         run.report.seconds = 0.0
         return run.report  # all of it counted before: nothing to pull, nothing to save
-    run.source = {**source, "start": pieces[0][0], "end": pieces[0][1]}
+    run.source = pieces[0].record(source)
     async with build_tempo_client(settings) as client:
-        for start, end in pieces:
-            traces = client.pull(query, start=start, end=end, sample=plan)
+        for piece in pieces:
+            start, end, at_end = piece.pull_window()
+            traces = client.pull(
+                query, start=start, end=end, sample=plan, before=piece.before, at_end=at_end
+            )
             async with aclosing(traces):
                 async for _trace_id, spans in traces:
                     run.accept(spans)
     report = run.finish()
-    for start, end in pieces[1:]:
-        store.record_run({**source, "start": start, "end": end}, 0)
+    for piece in pieces[1:]:
+        store.record_run(piece.record(source), 0)
     return report

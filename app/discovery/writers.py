@@ -4,8 +4,8 @@ Discovery keeps a run's patterns in memory from load to save; two runs (a Tempo 
 through the API, the receiver's live discovery, a split or a merge) that overlap would each
 save their own copy, and the later would undo the other's counts. Writers of a store take
 its lock from load to save. Other processes (a CLI run beside ``spanwise serve``) are not
-covered: live discovery reloads when another connection committed (``PatternStore
-.data_version``), and the README says not to run discovery on a served store.
+covered by it: live discovery's saves are refused when any writer saved patterns since its
+copy was loaded (``PatternStore.writes``), and it loads them again.
 """
 
 from __future__ import annotations

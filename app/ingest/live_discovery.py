@@ -11,9 +11,11 @@ The buffer holds at most ``live_buffer_spans`` spans. Beyond that ``accept`` ref
 spans wait in the exporter's queue rather than in this process's memory.
 
 A fold keeps its discovery run open between folds, so that a fold costs the new spans and
-a save, not a load of every pattern. It takes the store's writer lock
-(``app.discovery.writers``) and reopens the run when another connection changed the store
-since its last save (a split, a Tempo run, a correction), so it never saves over them.
+a save of what they changed, not a load of every pattern. It takes the store's writer lock
+(``app.discovery.writers``) against writers in this process, and its save is refused when
+any writer, in any process, saved patterns since its run was loaded
+(``PatternStore.writes``): the run is then loaded again and the spans added to it, so a
+fold never saves over a split, a merge or another discovery run.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from app.classify.build import model_classifier
 from app.classify.run import classify_patterns
 from app.discovery.normalize import normalize
 from app.discovery.run import DiscoveryRun
-from app.discovery.store import PatternStore
+from app.discovery.store import PatternStore, StoreChanged
 from app.discovery.writers import store_writer
 from app.settings import Settings
 from app.tenancy import tenant_settings, tenant_store_path
@@ -52,7 +55,7 @@ class _OpenRun:
     store: PatternStore
     run: DiscoveryRun
     version: int = 0
-    """The store's ``data_version`` after this run's last save."""
+    """``PatternStore.writes()`` after this run's last save (or before its load)."""
 
 
 @dataclass
@@ -117,10 +120,11 @@ class LiveDiscovery:
             self._thread.join()
             self._thread = None
         self.fold()
+        if self._buffered:  # the last fold failed: there is no next one to keep them for
+            self._problem(f"{self._buffered:,} spans could not be folded before shutdown")
         with self._fold_lock:
-            for opened in self._runs.values():
-                opened.store.close()
-            self._runs.clear()
+            for tenant in list(self._runs):
+                self._close_run(tenant)
 
     def fold(self) -> list[FoldReport]:
         """Fold every waiting span into its tenant's patterns now."""
@@ -133,7 +137,7 @@ class LiveDiscovery:
                     reports.append(self._fold(tenant, spans))
                     self._failures.pop(tenant, None)
                 except Exception as exc:  # a store that fails must not stop the receiver
-                    self._runs.pop(tenant, None)  # its state is unknown: reload next time
+                    self._close_run(tenant)  # its state is unknown: reload next time
                     self._failed(tenant, spans, exc)
             return reports
 
@@ -168,25 +172,53 @@ class LiveDiscovery:
         path = tenant_store_path(self._settings, tenant)
         path.parent.mkdir(parents=True, exist_ok=True)
         with store_writer(path):
-            opened = self._runs.get(tenant)
-            if opened is not None and opened.store.data_version() != opened.version:
-                opened.store.close()  # changed by another writer: start from what it saved
-                opened = None
-            if opened is None:
-                store = PatternStore(path)
-                opened = self._runs[tenant] = _OpenRun(store, DiscoveryRun(store, normalize))
-            before = len(opened.run.patterns)
-            opened.run.accept(spans)
-            opened.run.checkpoint()
-            new = len(opened.run.patterns) - before
-            classified = False
-            if new and self._classify:
-                classified = self._describe(tenant, opened.store)
-            opened.version = opened.store.data_version()
+            new, opened = self._fold_into(tenant, path, spans)
+        # Classifying writes names and classifications, never statistics: other writers
+        # need not wait for a model to answer.
+        classified = bool(new) and self._classify and self._describe(tenant, opened.store)
         self.totals.spans += len(spans)
         self.totals.folds += 1
         log.info("folded %d spans of tenant %s: %d new patterns", len(spans), tenant, new)
         return FoldReport(tenant, len(spans), len(opened.run.patterns), new, classified)
+
+    def _fold_into(self, tenant: str, path: Path, spans: list[Span]) -> tuple[int, _OpenRun]:
+        """Add the spans to the open run and save what they changed. A save refused because
+        another process saved patterns meanwhile is done again over what it saved."""
+        for attempt in range(2):
+            opened = self._open(tenant, path)
+            before = len(opened.run.patterns)
+            opened.run.accept(spans)
+            try:
+                opened.run.checkpoint(written=opened.version)
+            except StoreChanged:
+                self._close_run(tenant)
+                if attempt:
+                    raise
+                continue
+            opened.version = opened.store.writes()
+            return len(opened.run.patterns) - before, opened
+        raise AssertionError("unreachable")
+
+    def _open(self, tenant: str, path: Path) -> _OpenRun:
+        """The tenant's open run; a new one, from what is stored, when there is none or
+        another writer saved patterns since this one's last save."""
+        opened = self._runs.get(tenant)
+        if opened is not None and opened.store.writes() == opened.version:
+            return opened
+        self._close_run(tenant)
+        store = PatternStore(path)
+        if not any(source.get("kind") == "pushed" for source, _ in store.runs()):
+            # So that a split says these spans cannot be replayed, rather than lose them
+            # without a word.
+            store.record_run({"kind": "pushed"}, 0)
+        version = store.writes()  # before loading: a save in between is seen, not masked
+        opened = self._runs[tenant] = _OpenRun(store, DiscoveryRun(store, normalize), version)
+        return opened
+
+    def _close_run(self, tenant: str) -> None:
+        opened = self._runs.pop(tenant, None)
+        if opened is not None:
+            opened.store.close()
 
     def _describe(self, tenant: str, store: PatternStore) -> bool:
         """Classify (cached answers cost nothing) and embed; failures are reported, and the

@@ -225,3 +225,40 @@ def test_a_fold_that_fails_keeps_its_spans_for_the_next(tmp_path: Path, spans: l
         assert report.spans == 300
     live.close()
     assert sum(counts_by_operation(tmp_path / "patterns.sqlite").values()) == 600
+
+
+def test_patterns_another_process_saved_between_folds_are_kept(
+    tmp_path: Path, app_and_live: tuple[TestClient, LiveDiscovery], spans: list[Span]
+) -> None:
+    client, live = app_and_live
+    third = len(spans) // 3
+    push(client, spans[:third])
+    live.fold()
+    path = tmp_path / "patterns.sqlite"
+    other = DiscoveryRun(PatternStore(path), normalize)  # `spanwise discover` elsewhere
+    other.accept(spans[third : 2 * third])
+    other.finish()
+    other.store.close()
+    push(client, spans[2 * third :])
+    live.fold()
+
+    once = tmp_path / "once" / "patterns.sqlite"
+    run = DiscoveryRun(PatternStore(once), normalize)
+    run.accept(spans)
+    run.finish()
+    run.store.close()
+    assert counts_by_operation(path) == counts_by_operation(once)
+
+
+def test_a_split_names_the_pushed_spans_it_cannot_replay(
+    app_and_live: tuple[TestClient, LiveDiscovery], spans: list[Span]
+) -> None:
+    client, live = app_and_live
+    push(client, spans)
+    live.fold()
+    answer = client.post(
+        "/api/patterns/http_server_frontend_get_products/split",
+        json={"by": "user_agent.original"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["not_replayed"] == ["spans pushed to the receiver"]
