@@ -155,7 +155,7 @@ class Settings(BaseSettings):
 
     # The Spanwise server
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = Field(default=8765, ge=1, le=65535)
     max_request_bytes: int = Field(
         default=16 * 1024 * 1024, description="Largest request body, after gzip decompression."
     )
@@ -269,5 +269,7 @@ def describe_invalid(error: ValidationError) -> str:
         field = str(problem["loc"][0]) if problem["loc"] else "settings"
         given = problem.get("input")
         shown = f", not {given!r}" if isinstance(given, str | int | float | bool) else ""
-        lines.append(f"SPANWISE_{field.upper()} ({field} in --config): {problem['msg']}{shown}")
+        lines.append(
+            f"SPANWISE_{field.upper()} (or {field} in a --config file): {problem['msg']}{shown}"
+        )
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError as PydanticSettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -59,7 +60,7 @@ def spanwise(
     except FileNotFoundError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}. Pass an existing file to --config.")
         raise typer.Exit(2) from exc
-    except SettingsError as exc:
+    except (SettingsError, PydanticSettingsError) as exc:  # e.g. a list variable not JSON
         err_console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(2) from exc
     except ValidationError as exc:

@@ -18,7 +18,9 @@ from app.telemetry.tracing import configure_tracing
 def serve(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="Address to bind [default 127.0.0.1]."),
-    port: int | None = typer.Option(None, help="Port to listen on [default 8765]."),
+    port: int | None = typer.Option(
+        None, min=1, max=65535, help="Port to listen on [default 8765]."
+    ),
     allow_open: bool = typer.Option(
         False,
         "--allow-open",

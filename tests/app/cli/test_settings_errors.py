@@ -18,7 +18,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('port = "eighty"\n', "SPANWISE_PORT (port in --config): Input should be a valid integer"),
+        (
+            'port = "eighty"\n',
+            "SPANWISE_PORT (or port in a --config file): Input should be a valid integer",
+        ),
         (
             'tempo_ulr = "http://tempo:3200"\n',
             "no setting is named tempo_ulr; did you mean tempo_url?",
@@ -51,3 +54,22 @@ def test_a_good_config_file_is_read(tmp_path: Path) -> None:
     config.write_text('tempo_url = "http://127.0.0.1:9"\n')
     code, output = run("--config", str(config), "--data-dir", str(tmp_path), "patterns", "list")
     assert code == 1 and "no patterns yet" in output  # got past the settings
+
+
+def test_a_list_variable_that_is_not_json_says_so(tmp_path: Path) -> None:
+    code, output = run(
+        "--data-dir",
+        str(tmp_path),
+        "patterns",
+        "list",
+        env={"SPANWISE_REDACT_ATTRIBUTE_NAMES": "app.x"},
+    )
+    assert code == 2 and "Traceback" not in output, output
+    assert "redact_attribute_names" in output
+
+
+def test_a_port_out_of_range_is_refused(tmp_path: Path) -> None:
+    code, output = run(
+        "--data-dir", str(tmp_path), "patterns", "list", env={"SPANWISE_PORT": "99999"}
+    )
+    assert code == 2 and "SPANWISE_PORT" in output and "65535" in output
