@@ -380,6 +380,12 @@ class ClassificationStore:
                     f"UPDATE classifications SET {field} = ? WHERE pattern_id = ?",  # noqa: S608
                     (value, pattern.id),
                 )
+            if field == "verdict" and reason.strip():  # the person's why replaces the model's
+                self._db.execute(
+                    "UPDATE classifications SET reasoning = ? WHERE pattern_id = ?",
+                    (reason.strip(), pattern.id),
+                )
+                person.add("reasoning")
             self._db.execute(
                 "UPDATE classifications SET person_fields = ?, updated_unix_s = ? "
                 "WHERE pattern_id = ?",

@@ -156,11 +156,14 @@ def test_a_correction_answers_201_and_survives_a_restart(
     assert body["correction"]["reason"] == "only the load balancer calls it"
     assert body["correction"]["created_at"]
     assert body["pattern"]["classification"]["verdict"] == "noise"
-    assert body["pattern"]["classification"]["person_fields"] == ["verdict"]
+    # The person's reason is the verdict's reasoning now, and kept as theirs.
+    assert body["pattern"]["classification"]["person_fields"] == ["reasoning", "verdict"]
+    assert body["pattern"]["classification"]["reasoning"] == "only the load balancer calls it"
 
     with app_on(tmp_path) as restarted:
         again = restarted.get(f"/api/patterns/{name}").json()["classification"]
-        assert again["verdict"] == "noise" and again["person_fields"] == ["verdict"]
+        assert again["verdict"] == "noise"
+        assert again["person_fields"] == ["reasoning", "verdict"]
         listed = restarted.get("/api/corrections").json()
         assert [(c["pattern"], c["author"], c["reason"]) for c in listed] == [
             (name, "sre-on-call", "only the load balancer calls it")
@@ -219,10 +222,10 @@ def test_fields_a_person_set_survive_a_later_classification_and_the_rest_update(
     assert kept["name"] == "frontend_product_page"
     assert kept["verdict"] == "noise"
     assert kept["description"] == "The storefront's product page."
-    assert kept["reasoning"] == "The model's reasoning."  # not set by a person: updated
-    assert kept["category"] == "internal"
+    assert kept["reasoning"] == "r"  # the person's reason for their verdict
+    assert kept["category"] == "internal"  # not set by a person: updated
     assert kept["source"] == "model"
-    assert kept["person_fields"] == ["description", "name", "verdict"]
+    assert kept["person_fields"] == ["description", "name", "reasoning", "verdict"]
     updated = client.get(f"/api/patterns/{other}").json()["classification"]
     assert updated["description"].startswith("The model's description of")
     assert updated["name"] == other  # classified before: a name stays

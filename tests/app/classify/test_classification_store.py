@@ -42,3 +42,16 @@ def test_names_stay_across_runs_and_an_old_name_stays_its_patterns(store: Patter
     assert view.resolve(old) == first.id
     with pytest.raises(CorrectionError, match="an old name of another pattern"):
         view.correct(second, "name", old, reason="", author="bo")
+
+
+def test_a_verdict_a_person_set_carries_their_reason_through_reclassification(
+    store: PatternStore,
+) -> None:
+    pattern = live_patterns(store.load())[0]
+    view = ClassificationStore(store)
+    view.correct(pattern, "verdict", "keep", reason="we alert on it", author="ana")
+    classify_patterns(store)  # a later classification keeps both
+    stored = view.current([pattern])[pattern.id]
+    assert stored.classification.verdict.value == "keep"
+    assert stored.classification.reasoning == "we alert on it"
+    assert {"verdict", "reasoning"} <= stored.person_fields

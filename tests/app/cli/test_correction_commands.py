@@ -105,13 +105,13 @@ def test_corrections_show_up_in_show_list_and_corrections(data_dir: Path) -> Non
         "verdict": "noise",
         "description": "The storefront's product page.",
         "category": "server",
-        "person_fields": ["category", "description", "verdict"],
+        "person_fields": ["category", "description", "reasoning", "verdict"],
     }
     code, output = run(data_dir, "patterns", "show", name)
     assert code == 0, output
     assert "The storefront's product page. (person)" in output
     assert "verdict: noise (person); " in output
-    assert "source: offline; set by a person: category, description, verdict" in output
+    assert "source: offline; set by a person: category, description, reasoning, verdict" in output
 
     row = next(r for r in rows(data_dir, "frontend") if r["name"] == name)
     assert row["verdict"] == "noise" and row["description"] == "The storefront's product page."
@@ -148,7 +148,7 @@ def test_corrections_survive_a_new_store_and_a_later_classification(data_dir: Pa
     after = shown(data_dir, "frontend_product_page")["classification"]
     assert after["verdict"] == "noise" and after["description"] == "Kept as written."
     assert after["name"] == "frontend_product_page"
-    assert after["person_fields"] == ["description", "name", "verdict"]
+    assert after["person_fields"] == ["description", "name", "reasoning", "verdict"]
     assert after["reasoning"] == before["reasoning"]
     untouched_after = shown(data_dir, untouched)["classification"]
     assert untouched_after["description"] != untouched_before["description"]
