@@ -9,13 +9,13 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
 from app.api.discovery_api import discovery_router
-from app.api.docs import add_docs
 from app.api.health import health_router
 from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
@@ -50,6 +50,9 @@ def status_document(settings: Settings) -> dict[str, object]:
     return {"mode": "model", "model": settings.model_name, "endpoint": endpoint}
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
 def _lifespan(live: LiveDiscovery | None) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Fold what live discovery holds when the server shuts down: on SIGTERM uvicorn ends
     the process after its shutdown, before anything after ``uvicorn.run`` could run."""
@@ -73,15 +76,14 @@ def create_app(
 ) -> FastAPI:
     """The whole server. Tokens are required when ``settings.host`` is not loopback (unless
     ``allow_open``) or ``auth_required`` is set; ``tokens`` defaults to the data dir's."""
-    app = FastAPI(
+    # /docs and /redoc from files shipped with fastapi-offline: they work with no internet.
+    app = FastAPIOffline(
         title="Spanwise",
         summary="Span patterns from OpenTelemetry traces, and answers about them.",
         version="0.1.0",
-        docs_url=None,  # served from shipped files by add_docs, not from a CDN
-        redoc_url=None,
         lifespan=_lifespan(live),
+        static_url=DOCS_ASSETS,
     )
-    add_docs(app)
     token_store = tokens or TokenStore(auth_store_path(settings.data_dir))
     required = tokens_required(
         settings.host, auth_required=settings.auth_required, allow_open=settings.allow_open

@@ -34,5 +34,6 @@ def test_the_schema_lists_every_route_and_the_docs_page_serves(tmp_path: Path) -
     docs = client.get("/docs")
     assert docs.status_code == 200
     assert "cdn." not in docs.text and "/docs-assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn." not in client.get("/redoc").text
     script = client.get("/docs-assets/swagger-ui-bundle.js")  # shipped: works offline
     assert script.status_code == 200 and len(script.content) > 100_000
