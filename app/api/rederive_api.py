@@ -56,6 +56,9 @@ class SplitIn(_Documented):
     resource: bool = False
     """A resource attribute (``deployment.environment``) rather than a span attribute."""
     author: str = Field("api", min_length=1, max_length=MAX_AUTHOR_LENGTH)
+    force: bool = False
+    """Split even when some spans cannot be read again (Tempo windows, pushed spans):
+    their statistics leave the pattern, and later spans fill the parts."""
 
 
 class MergeIn(_Documented):
@@ -147,6 +150,7 @@ def rederive_router(settings: Settings) -> APIRouter:
                 runs=[source for source, _ in store.patterns.runs()],
                 replay=lambda source: replay_batches(source, lambda _problem: None),
                 retired_names=store.patterns.retired_names(),
+                force=body.force,
             )
 
         return apply(store, change, body.author.strip() or "api")

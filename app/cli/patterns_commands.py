@@ -222,6 +222,12 @@ def split_pattern(
     by: str = typer.Option(..., "--by", help="The attribute whose values make the patterns."),
     resource: bool = typer.Option(False, "--resource", help="A resource attribute."),
     author: str | None = typer.Option(None, "--author", help="Who made it [default: $USER]."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Split even when some spans cannot be read again (Tempo windows, pushed "
+        "spans): their statistics leave the pattern, and later spans fill the parts.",
+    ),
 ) -> None:
     """Split a pattern into one pattern per value of an attribute, re-deriving statistics."""
 
@@ -236,6 +242,7 @@ def split_pattern(
             runs=[source for source, _ in store.runs()],
             replay=lambda source: replay_batches(source, lambda _problem: None),
             retired_names=store.retired_names(),
+            force=force,
         )
 
     _apply(ctx, change, _author(author))

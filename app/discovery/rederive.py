@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from app.discovery.attribute_profile import MAX_KEYS as MAX_PROFILED_KEYS
 from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
 from app.discovery.operation import FieldType
 from app.discovery.overrides import (
@@ -30,6 +31,7 @@ from app.discovery.overrides import (
     split_keys,
 )
 from app.discovery.patterns import PatternKey, SpanPattern
+from app.discovery.run import describe_source
 from connectors.spans import Span
 
 Replay = Callable[[dict[str, object]], Iterator[list[Span]] | None]
@@ -119,10 +121,17 @@ def split(
     runs: Sequence[dict[str, object]],
     replay: Replay,
     retired_names: Collection[str] = (),
+    force: bool = False,
 ) -> Applied:
     """Split a pattern by an attribute's values, replaying the recorded runs. The new
-    patterns' names avoid ``retired_names``: old names keep meaning their patterns."""
+    patterns' names avoid ``retired_names``: old names keep meaning their patterns.
+
+    Refused when the pattern's attribute profile shows one value (or none) of the attribute
+    on all its spans, and, unless ``force``, when some runs cannot be replayed: the spans
+    they counted would leave the pattern's statistics for good.
+    """
     pattern = find_pattern(patterns, name)
+    _check_profile(pattern, attribute)
     field_type = FieldType.RESOURCE_ATTRIBUTE if resource else FieldType.SPAN_ATTRIBUTE
     if any(m.field_name == attribute and m.field_type is field_type for m in pattern.matchers):
         raise OverrideError(f"{pattern.name} already has one value of {attribute}")
@@ -160,6 +169,13 @@ def split(
         applied.replayed.append(source)
     applied.patterns = clusterer.patterns
     applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
+    if applied.not_replayed and not force:
+        lost = ", ".join(describe_source(source) for source in applied.not_replayed[:3])
+        raise OverrideError(
+            f"some of {pattern.name}'s spans came from where they cannot be read again "
+            f"({lost}): splitting now would take their statistics away, and only later spans "
+            "would fill the parts. Split with force (--force) to do it anyway"
+        )
     parts = [
         clusterer.patterns[i]
         for i in scope.affected
@@ -173,6 +189,25 @@ def split(
             "rename it (`spanwise patterns rename` does that)"
         )
     return applied
+
+
+def _check_profile(pattern: SpanPattern, attribute: str) -> None:
+    """Refuse a split the pattern's attribute profile already shows to be empty: one value
+    of the attribute on every profiled span, or none, while the profile had room for it."""
+    profile = pattern.stats.profile
+    if not profile.profiled or attribute in profile.dropped:
+        return
+    counts = profile.values.get(attribute)
+    if counts is None:
+        if len(profile.values) < MAX_PROFILED_KEYS:
+            raise OverrideError(f"none of {pattern.name}'s spans has {attribute}: nothing to split")
+        return
+    if len(counts) == 1 and next(iter(counts.values()))[0] == profile.profiled:
+        value = next(iter(counts))
+        raise OverrideError(
+            f"all of {pattern.name}'s spans have {attribute}={value}: a split would only "
+            "rename it (`spanwise patterns rename` does that)"
+        )
 
 
 def split_parts(patterns: Sequence[SpanPattern]) -> dict[int, list[int]]:

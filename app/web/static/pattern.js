@@ -58,6 +58,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const result = await Spanwise.postJson(api + "/split", {
         by: form.elements.by.value.trim(),
         resource: form.elements.resource.checked,
+        force: form.elements.force.checked,
         author: who(),
       });
       const box = form.querySelector(".form-result");
@@ -72,7 +73,7 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       if (result.patterns.length) box.append(list);
       for (const source of result.not_replayed) {
-        box.append(element("p", `Not replayed: ${source}; the next discovery run over it adds its spans.`));
+        box.append(element("p", `Not replayed: ${source}; only later spans fill the parts.`));
       }
       box.hidden = false;
     },

@@ -254,11 +254,19 @@ def test_a_split_names_the_pushed_spans_it_cannot_replay(
     app_and_live: tuple[TestClient, LiveDiscovery], spans: list[Span]
 ) -> None:
     client, live = app_and_live
-    push(client, spans)
-    live.fold()
-    answer = client.post(
-        "/api/patterns/http_server_frontend_get_products/split",
-        json={"by": "user_agent.original"},
+    half = len(spans) // 2
+    for part in (spans[:half], spans[half:]):  # a pattern is profiled from its 20th span on
+        push(client, part)
+        live.fold()
+    url = "/api/patterns/http_server_frontend_get_products/split"
+    one_value = client.post(url, json={"by": "url.scheme"})
+    assert one_value.status_code == 400  # known from the attribute profile, pushed or not
+    assert (
+        "spans have url.scheme=https: a split would only rename it" in (one_value.json()["detail"])
     )
+    refused = client.post(url, json={"by": "user_agent.original"})
+    assert refused.status_code == 400  # their statistics would be gone for good
+    assert "spans pushed to the receiver" in refused.json()["detail"]
+    answer = client.post(url, json={"by": "user_agent.original", "force": True})
     assert answer.status_code == 201, answer.text
     assert answer.json()["not_replayed"] == ["spans pushed to the receiver"]
