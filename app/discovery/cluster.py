@@ -136,6 +136,9 @@ class PatternClusterer:
         self._producer_ends = _RecentSpans(recent_producers)
         self._waiting_capacity = waiting_edges
         self.spans_seen = 0
+        self.duplicates = 0
+        """Spans seen again while their first copy was still among the recent ones: not
+        counted twice (OTLP exporters resend a batch whose answer they did not get)."""
         self.touched: set[int] = set()
         """Ids of the patterns whose spans, statistics or edges changed since it was last
         emptied (``DiscoveryRun.checkpoint`` saves those alone)."""
@@ -160,6 +163,11 @@ class PatternClusterer:
         edge_codes, edge_callers, edge_buckets = edges.codes, edges.callers, edges.buckets
         lags: list[tuple[int, int, int]] = []
         for span in spans:
+            trace_id = span.trace_id
+            ref = (trace_id, span.span_id)
+            if ref in recent:  # sent again (an exporter's retry, a file read twice): once
+                self.duplicates += 1
+                continue
             pattern_id = self._pattern_id(span)
             members = by_pattern.get(pattern_id)
             if members is None:
@@ -167,8 +175,6 @@ class PatternClusterer:
             else:
                 members.append(span)
             # The pattern graph: inline, as it runs for every span.
-            trace_id = span.trace_id
-            ref = (trace_id, span.span_id)
             recent[ref] = pattern_id
             kind = span.kind
             if kind is _PRODUCER:

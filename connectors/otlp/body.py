@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 
 from connectors.otlp.batch import DecodedBatch, OtlpDecodeError
@@ -59,6 +60,9 @@ def decompress(data: bytes, content_encoding: str | None, max_bytes: int) -> byt
     return out
 
 
+_EMPTY_OBJECT = re.compile(rb"\s*\{\s*\}\s*")
+
+
 def decode_body(
     data: bytes, content_type: str | None, content_encoding: str | None, max_bytes: int
 ) -> DecodedBatch:
@@ -71,5 +75,8 @@ def decode_body(
         )
     raw = decompress(data, content_encoding, max_bytes)
     if kind in JSON_TYPES:
+        if _EMPTY_OBJECT.fullmatch(raw):
+            # An ExportTraceServiceRequest with no spans, as proto3's JSON writes it: valid.
+            return DecodedBatch(spans=[], rejected=[])
         return decode_otlp_json(raw)
     return decode_otlp_protobuf(raw)

@@ -174,3 +174,18 @@ def test_fuzzed_bodies_get_4xx_or_200_and_the_server_keeps_serving(
     answer = client.post("/v1/traces", content=body, headers={"content-type": content_type})
     assert answer.status_code in (200, 400)
     assert client.get("/api/ingest/summary").status_code == 200
+
+
+def test_an_empty_request_is_valid_otlp(client: TestClient, recorder: Recorder) -> None:
+    # proto3's JSON of an ExportTraceServiceRequest with no spans is "{}".
+    for body in (b"{}", b" { } ", gzip.compress(b"{}")):
+        headers = {"content-type": "application/json"}
+        if body.startswith(b"\x1f\x8b"):
+            headers["content-encoding"] = "gzip"
+        answer = client.post("/v1/traces", content=body, headers=headers)
+        assert answer.status_code == 200 and answer.json() == {}
+    assert recorder.spans == []
+    bad = client.post(
+        "/v1/traces", content=b'{"nope": 1}', headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400

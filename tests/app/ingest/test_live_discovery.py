@@ -270,3 +270,13 @@ def test_a_split_names_the_pushed_spans_it_cannot_replay(
     answer = client.post(url, json={"by": "user_agent.original", "force": True})
     assert answer.status_code == 201, answer.text
     assert answer.json()["not_replayed"] == ["spans pushed to the receiver"]
+
+
+def test_a_batch_sent_again_is_counted_once(
+    tmp_path: Path, app_and_live: tuple[TestClient, LiveDiscovery], spans: list[Span]
+) -> None:
+    client, live = app_and_live
+    for _ in range(3):  # an exporter that did not get the answer sends the batch again
+        push(client, spans[:200])
+    live.fold()
+    assert sum(counts_by_operation(tmp_path / "patterns.sqlite").values()) == 200
