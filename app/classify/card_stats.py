@@ -11,12 +11,11 @@ from __future__ import annotations
 import math
 import re
 
-from app.classify.figures import GRPC_CODES
+from app.classify.figures import GRPC_CODES, MIN_RATE_WINDOW_S
 from app.discovery.patterns import SpanPattern
 from app.redact import redact_text
 
 CODES = 2
-MIN_RATE_WINDOW_S = 60
 GRPC_FAILURES = frozenset(GRPC_CODES[1:])
 """Every gRPC status by name but OK."""
 _EXCEPTION_NAMESPACE = re.compile(r"^.*(?:\.|::)")

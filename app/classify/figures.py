@@ -20,6 +20,8 @@ from collections import Counter
 from app.discovery.stats import OTHER, PatternStats
 
 SHOWN_FAILURE_SHARE = 0.01
+MIN_RATE_WINDOW_S = 60
+"""A rate needs a minute of spans behind it; over less, the count is said instead."""
 
 GRPC_CODES = (
     "OK",
@@ -73,6 +75,9 @@ def rate_text(stats: PatternStats, unit: str) -> str:
         return "not seen yet"
     if stats.count == 1:
         return "seen once"
+    seen_s = (stats.last_seen_unix_nano - stats.first_seen_unix_nano) / 1e9
+    if seen_s < MIN_RATE_WINDOW_S:  # 2 spans 0.6 ms apart are not "3.3k/s": say how many
+        return f"seen {stats.count:,} times in {duration_text(seen_s * 1000)}"
     per_s = stats.rate_per_s
     if per_s >= 0.995:
         return _about(per_s, unit, "s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,12 @@ def outcome(
 )
 def test_outcomes(kwargs: dict, text: str) -> None:
     assert outcome(**kwargs) == text
+
+
+def test_a_rate_needs_a_minute_of_spans_behind_it(make_span: Any, cluster: Any) -> None:
+    close = [make_span("work", span_id=i, start_ms=i * 0.3) for i in range(1, 3)]
+    (pattern,) = cluster(close)
+    assert rate_text(pattern.stats, "calls") == "seen 2 times in 1.3 ms"  # not "1.5k/s"
+    spread = [make_span("work", span_id=i, start_ms=i * 60_000.0) for i in range(1, 5)]
+    (pattern,) = cluster(spread)
+    assert rate_text(pattern.stats, "calls") == "about 80 calls/h"
