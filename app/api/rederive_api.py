@@ -35,6 +35,8 @@ from app.api.patterns_api import (
     listed,
 )
 from app.api.tenant_dependency import tenant_store
+from app.classify.build import model_classifier
+from app.classify.run import classify_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.documents import pattern_row
 from app.discovery.normalize import normalize
@@ -110,7 +112,10 @@ def rederive_router(settings: Settings) -> APIRouter:
             except OverrideError as exc:
                 raise HTTPException(400, str(exc)) from exc
             store.patterns.save_with_override(applied.patterns, applied.override, author)
-        changed = [p for p in applied.patterns if p.name in applied.changed]
+            # Parts get names and descriptions; changed patterns descriptions with new numbers.
+            classify_patterns(store.patterns, model=model_classifier(settings, store.patterns))
+        changed_ids = {p.id for p in applied.patterns if p.name in applied.changed}
+        changed = [p for p in store.patterns.load(timelines=False) if p.id in changed_ids]
         live = [p for p in changed if p.merged_into is None and p.stats.count]
         live_ids = {p.id for p in live}
         current = store.current(live)

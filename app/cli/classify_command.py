@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,9 +31,9 @@ def classify(
     """Name, describe and judge (keep or noise) every pattern; corrections are kept."""
     state = cli_state(ctx)
     store = pattern_store_with_patterns(state)
-    classify_and_report(state, store, model=model)
+    report = classify_and_report(state, store, model=model)
     index_and_report(state, store)
-    state.console.print(classification_table(store))
+    state.console.print(classification_table(store, report.changed))
 
 
 def index_and_report(state: CliState, store: PatternStore) -> None:
@@ -54,7 +57,9 @@ def index_and_report(state: CliState, store: PatternStore) -> None:
     )
 
 
-def classify_and_report(state: CliState, store: PatternStore, *, model: str | None) -> None:
+def classify_and_report(
+    state: CliState, store: PatternStore, *, model: str | None
+) -> ClassifyReport:
     """Classify with a progress bar and print what it cost and what changed."""
     classifier = model_classifier(state.settings, store, model=model)
     with _progress(state.console) as progress:
@@ -66,6 +71,7 @@ def classify_and_report(state: CliState, store: PatternStore, *, model: str | No
         report = classify_patterns(store, model=classifier, on_progress=advance)
     problems = classifier.problems if classifier is not None else []
     print_report(state.console, report, problems)
+    return report
 
 
 def print_report(console: Console, report: ClassifyReport, problems: list[str]) -> None:
@@ -74,12 +80,13 @@ def print_report(console: Console, report: ClassifyReport, problems: list[str]) 
         console.print(f"[yellow]{OFFLINE_NOTE}[/]", soft_wrap=True)
     else:
         asked = usage.patterns - usage.cached
-        per_pattern = usage.total_tokens / asked if asked else 0.0
+        per_pattern = f" ({usage.total_tokens / asked:,.0f} per pattern asked)" if asked else ""
+        calls = f"{usage.calls} call" + ("" if usage.calls == 1 else "s")
         console.print(
-            f"{usage.model}: {usage.calls} calls, {usage.prompt_tokens:,} prompt + "
-            f"{usage.completion_tokens:,} completion tokens ({per_pattern:,.0f} per pattern "
-            f"asked); {usage.cached} from the cache; {usage.fallbacks} classified offline "
-            "after the model failed on them (asked again next run)",
+            f"{usage.model}: {calls}, {usage.prompt_tokens:,} prompt + "
+            f"{usage.completion_tokens:,} completion tokens{per_pattern}; {usage.cached} "
+            f"from the cache; {usage.fallbacks} classified offline after the model failed "
+            "on them (asked again next run)",
             soft_wrap=True,
         )
         for problem in problems[:5]:
@@ -92,23 +99,32 @@ def print_report(console: Console, report: ClassifyReport, problems: list[str]) 
     )
 
 
-def classification_table(store: PatternStore) -> Table:
+TABLE_ROWS = 30
+
+
+def classification_table(store: PatternStore, changed: Sequence[str] = ()) -> Table:
+    """The patterns this run named or changed first, then the busiest: at most
+    ``TABLE_ROWS``; `spanwise patterns list` shows them all."""
     patterns = [p for p in store.load(sketches=False) if p.merged_into is None and p.stats.count]
     current = ClassificationStore(store).current(patterns)
+    named = set(changed)
+    ordered = sorted(patterns, key=lambda p: (p.name not in named, -p.stats.count))
+    shown = [p for p in ordered if p.id in current][:TABLE_ROWS]
     table = Table(title="Classified span patterns")
     for column in ("service", "name", "verdict", "description"):
         table.add_column(column, overflow="fold")
-    for pattern in sorted(patterns, key=lambda p: (p.service, -p.stats.count)):
-        stored = current.get(pattern.id)
-        if stored is None:
-            continue
-        verdict = stored.classification.verdict.value
+    for pattern in sorted(shown, key=lambda p: (p.service, -p.stats.count)):
+        classification = current[pattern.id].classification
+        verdict = classification.verdict.value
         table.add_row(
-            pattern.service,
-            pattern.name,
+            escape(pattern.service),
+            escape(pattern.name),
             f"[dim]{verdict}[/]" if verdict == "noise" else verdict,
-            stored.classification.description,
+            escape(classification.description),
         )
+    hidden = len(current) - len(shown)
+    if hidden > 0:
+        table.caption = f"and {hidden:,} more: `spanwise patterns list` shows every one"
     return table
 
 

@@ -21,6 +21,7 @@ from app.classify.store import (
     StoredClassification,
 )
 from app.classify.verdict import Category
+from app.cli.classify_command import classify_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import CliState, cli_state
 from app.discovery.documents import pattern_document, pattern_row
@@ -207,12 +208,15 @@ def _apply(
         console.print(f"  re-derived from {describe_source(source)}", soft_wrap=True)
     for source in applied.not_replayed:
         console.print(
-            f"  [yellow]not replayed:[/] {describe_source(source)}; "
-            "the next discovery run over it adds its spans",
+            f"  [yellow]not replayed:[/] {describe_source(source)}; only later spans fill "
+            "the parts",
             soft_wrap=True,
         )
-    live = [p for p in applied.patterns if p.name in applied.changed and p.merged_into is None]
-    console.print(patterns_table(live, console.width))
+    # New parts get names and descriptions, changed ones descriptions with their new numbers.
+    classify_and_report(state, store, model=None)
+    changed = {p.id for p in applied.patterns if p.name in applied.changed}
+    live = [p for p in store.load(timelines=False) if p.id in changed and p.merged_into is None]
+    console.print(patterns_table([p for p in live if p.stats.count], console.width))
 
 
 @patterns_app.command("split")
