@@ -21,9 +21,10 @@ from app.classify.run import live_patterns
 from app.cli.chat_command import chat_loop, chat_service
 from app.cli.classify_command import classify_and_report, index_and_report
 from app.cli.discover_command import patterns_table
-from app.cli.state import cli_state
+from app.cli.state import CliState, cli_state
 from app.demo import DemoReport, run_demo
-from app.discovery.run import pattern_store_path
+from app.discovery.counted import counted_before
+from app.discovery.run import pattern_store_path, sample_source
 from app.discovery.store import PatternStore
 from app.facts.pattern_facts import pattern_facts
 from app.sample import faults_by_name
@@ -53,6 +54,19 @@ def demo(
         state.err_console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from exc
 
+    store = PatternStore(pattern_store_path(state.settings.data_dir))
+    counted = [source for source, _ in store.runs()]
+    if counted_before(counted, sample_source(seed, traces, faults)):
+        state.console.print(
+            f"[yellow]{escape(str(state.settings.data_dir))} already holds the sample of seed "
+            f"{seed}[/]: sending it again would count every span twice, so these are the "
+            "patterns as they are. `--seed N` sends other traces; `--data-dir DIR` starts "
+            "afresh.",
+            soft_wrap=True,
+        )
+        _show(state, store, chat)
+        return
+    store.close()
     state.console.print(
         f"[bold]Spanwise demo[/]: {traces} traces of the sample shop (seed {seed}"
         + (f", faults: {', '.join(str(f.name) for f in faults)}" if faults else ", no faults")
@@ -95,6 +109,11 @@ def demo(
     store = PatternStore(pattern_store_path(state.settings.data_dir))
     classify_and_report(state, store, model=None)
     index_and_report(state, store)
+    _show(state, store, chat)
+
+
+def _show(state: CliState, store: PatternStore, chat: bool | None) -> None:
+    """The busiest patterns, what to do next, a question worth asking, and the chat."""
     busiest = sorted(live_patterns(store.load(timelines=False)), key=lambda p: -p.stats.count)[
         :BUSIEST_SHOWN
     ]

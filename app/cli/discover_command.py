@@ -147,9 +147,10 @@ def discover(
         source = pieces[0].record(tempo_source)
     if not again and counted_before(counted, source):
         state.console.print(
-            "[yellow]already counted:[/] this store counted these spans in an earlier run, "
-            "so nothing is new. Counting them again would double every count; --again "
-            "does it anyway.",
+            f"[yellow]already counted:[/] this store counted the sample of seed {seed} in an "
+            "earlier run (a sample of one seed has the same traces whatever its size and "
+            "faults), so nothing is new. Another --seed sends other traces; --again counts "
+            "these once more, doubling every count.",
             soft_wrap=True,
         )
         raise typer.Exit(0)

@@ -38,7 +38,12 @@ def uncounted_files(runs: Iterable[dict[str, Any]], source: dict[str, Any]) -> l
     counted = {
         digest for run in runs if run.get("kind") == "files" for digest in run.get("sha256", ())
     }
-    return [i for i, digest in enumerate(source.get("sha256", ())) if digest not in counted]
+    new: list[int] = []
+    for index, digest in enumerate(source.get("sha256", ())):
+        if digest not in counted:
+            new.append(index)
+            counted.add(digest)  # the same file twice in one list counts once
+    return new
 
 
 @dataclass(frozen=True)

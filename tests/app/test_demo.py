@@ -51,6 +51,13 @@ def test_demo_command_prints_what_arrived(no_network: respx.MockRouter, tmp_path
     assert "http_server_frontend_" in result.output  # the busiest, by their classified names
     assert 'Ask: spanwise chat "@' in result.output
 
+    again = CliRunner().invoke(
+        cli, ["--data-dir", str(tmp_path), "demo", "--traces", "60"], env={"COLUMNS": "200"}
+    )
+    assert again.exit_code == 0, again.output
+    assert "already holds the sample of seed 42" in again.output  # not counted twice
+    assert "the receiver kept" not in again.output and 'Ask: spanwise chat "@' in again.output
+
 
 def test_the_demo_ends_in_a_conversation_about_the_slowed_down_query(
     no_network: respx.MockRouter, tmp_path: Path

@@ -71,6 +71,7 @@ def test_files_count_once_by_content_whatever_list_they_come_in() -> None:
     first = {"kind": "files", "paths": ["/a.json"], "sha256": ["aa"]}
     both = {"kind": "files", "paths": ["/a.json", "/b.json"], "sha256": ["aa", "bb"]}
     assert uncounted_files([first], both) == [1]
+    assert uncounted_files([], {**both, "sha256": ["aa", "aa"]}) == [0]  # twice in one list
     assert uncounted_files([first], {**first, "paths": ["/moved/a.json"]}) == []
     assert uncounted_files([first], {**first, "sha256": ["cc"]}) == [0]  # new content
     assert uncounted_files([{"kind": "files", "paths": ["/a.json"]}], first) == [0]
