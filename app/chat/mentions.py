@@ -284,10 +284,13 @@ class MentionIndex:
                 aliases.setdefault(pattern.name.lower(), target)
             for alias in old_names.get(pattern.id, ()):
                 aliases.setdefault(alias.lower(), target)
-        parts_by_name = {stored_by_id[i].name: parts for i, parts in split_into.items()}
+        parts_by_name: dict[str, list[int]] = {}
         for pattern_id, parts in split_into.items():
-            for alias in old_names.get(pattern_id, ()):
-                parts_by_name.setdefault(alias, parts)
+            for name in (stored_by_id[pattern_id].name, *old_names.get(pattern_id, ())):
+                if len(parts) == 1:  # its parts were merged back into one: that one
+                    aliases.setdefault(name.lower(), parts[0])
+                else:
+                    parts_by_name.setdefault(name, parts)
         return cls(names, aliases, parts_by_name)
 
     def __len__(self) -> int:

@@ -374,10 +374,11 @@ def patterns_table(patterns: list[SpanPattern], width: int = 200) -> Table:
         table.add_column(column, justify="right", no_wrap=True)
     for pattern in _ordered(patterns):
         stats = pattern.stats
-        described = [pattern.span_kind, pattern.operation] if full else []
+        # span data as text: "[http.response.status_code=404]" in an operation is not markup
+        described = [pattern.span_kind, escape(pattern.operation)] if full else []
         table.add_row(
-            pattern.service,
-            pattern.name,
+            escape(pattern.service),
+            escape(pattern.name),
             *described,
             f"{stats.count:,}",
             f"{stats.quantile_ms(0.5):.1f}",

@@ -90,7 +90,14 @@ def show_pattern(
     with _classification_store(state) as (classifications, patterns):
         found = _resolved(state, classifications, patterns, name)
         parts = split_parts(patterns).get(found.id)
-        if parts:
+        if parts and len(parts) == 1:  # split, then merged back into one part: that one
+            state.err_console.print(
+                f"{escape(found.name)} was split; its spans are all in "
+                f"{escape(patterns[parts[0]].name)} now"
+            )
+            found = patterns[parts[0]]
+            name = found.name  # said: no "old name" line below
+        elif parts:
             names = ", ".join(patterns[i].name for i in parts[:10])
             _fail(
                 state,
@@ -203,7 +210,7 @@ def _apply(
         raise typer.Exit(1) from exc
     store.save_with_override(applied.patterns, applied.override, author)
     console = state.console
-    console.print(f"{describe(applied.override)}; by {author}", soft_wrap=True)
+    console.print(escape(f"{describe(applied.override)}; by {author}"), soft_wrap=True)
     for source in applied.replayed:
         console.print(f"  re-derived from {describe_source(source)}", soft_wrap=True)
     for source in applied.not_replayed:
@@ -290,7 +297,9 @@ def list_overrides(ctx: typer.Context) -> None:
         return
     for each in stored:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(each.created_unix_s))
-        state.console.print(f"{each.id}. {when} {each.author}: {describe(each.override)}")
+        state.console.print(
+            escape(f"{each.id}. {when} {each.author}: {describe(each.override)}"), soft_wrap=True
+        )
 
 
 # --- corrections -----------------------------------------------------------------------

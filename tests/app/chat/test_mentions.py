@@ -15,7 +15,7 @@ from app.classify.run import classify_patterns, live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.normalize import normalize
 from app.discovery.overrides import merge_into
-from app.discovery.rederive import split
+from app.discovery.rederive import merge, split
 from app.discovery.run import DiscoveryRun, replay_batches, sample_batches, sample_source
 from app.discovery.store import PatternStore
 
@@ -442,3 +442,9 @@ def test_the_name_of_a_split_pattern_suggests_its_parts(store: PatternStore) -> 
     assert resolution.kind == "ambiguous" and not resolution.resolved
     assert list(resolution.suggestions) == [p.name for p in parts][: len(resolution.suggestions)]
     assert len(index) == len(live_patterns(store.load()))  # the split one is not live
+    # Its parts merged back into one: the old name means that one again.
+    names = [p.name for p in parts]
+    merged = merge(store.load(), names[1:], names[0])
+    store.save_with_override(merged.patterns, merged.override, "ana")
+    again = MentionIndex.from_store(store, classifications).resolve(target.name)
+    assert (again.kind, again.pattern_name) == ("alias", names[0])

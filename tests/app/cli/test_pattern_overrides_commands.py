@@ -51,12 +51,16 @@ def test_split_then_merge_back_through_the_cli(tmp_path: Path) -> None:
     if len(names) > 1:
         code, output = run(tmp_path, "patterns", "show", names[1])
         assert code == 0 and f"{names[1]} was merged into {names[0]}" in output
+    # Every part merged back into one: the split pattern's name leads to that one.
+    code, output = run(tmp_path, "patterns", "show", str(busiest["name"]))
+    assert code == 0 and f"its spans are all in {names[0]} now" in " ".join(output.split())
 
     code, output = run(tmp_path, "patterns", "overrides")
     assert code == 0
     assert "sre-on-call: split frontend server" in output
     assert "by user_agent.original" in output
     assert "sre-on-call: merge" in output
+    assert "[user_agent.original=" in output  # the parts' operations, not eaten as markup
 
 
 def test_a_bad_override_says_what_to_do_and_changes_nothing(tmp_path: Path) -> None:
