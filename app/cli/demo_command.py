@@ -153,7 +153,7 @@ def _print_report(console: Console, report: DemoReport) -> None:
         f"the receiver kept {report.spans_accepted:,} and rejected {report.spans_rejected:,}."
     )
     table = Table(title=f"What arrived at {report.receiver_url}")
-    for column in ("service", "spans", "traces", "errors", "kinds", "p50 ms", "p99 ms"):
+    for column in ("service", "spans", "traces started", "errors", "kinds", "p50 ms", "p99 ms"):
         table.add_column(column, justify="left" if column in ("service", "kinds") else "right")
     for row in summary["services"]:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(row["kinds"].items()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import typer
 import uvicorn
 
@@ -60,6 +62,14 @@ def serve(
     if configure_tracing():
         state.console.print("Exporting Spanwise's own traces over OTLP (OTEL_EXPORTER_OTLP_*).")
     summary = IngestSummary()
+    problem = _cannot_bind(settings.host, settings.port)
+    if problem:
+        state.err_console.print(
+            f"[red]error:[/] cannot listen on {settings.host}:{settings.port}: {problem}. "
+            "Choose another --port, or stop what holds it.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     live = LiveDiscovery(settings)
     app = create_app(settings, SpanPipeline([summary]), summary, tokens=tokens, live=live)
     where = f"http://{settings.host}:{settings.port}"
@@ -74,3 +84,20 @@ def serve(
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     finally:
         live.close()  # what arrived last is folded in before the process ends
+
+
+def _cannot_bind(host: str, port: int) -> str | None:
+    """Why the address cannot be listened on (in use, not an address here), or None; checked
+    before anything is announced, so that the banner never names a port that failed."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return str(exc)
+    family, kind, protocol, _name, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None
