@@ -33,19 +33,37 @@ class FileBatch:
         return f"{self.path}:{self.line}" if self.line is not None else str(self.path)
 
 
-def read_otlp_file(path: Path) -> Iterator[FileBatch]:
-    """Yield the decoded documents of an OTLP file, in order; raise OSError if unreadable."""
+def read_otlp_file(path: Path, start: int = 0) -> Iterator[FileBatch]:
+    """Yield the decoded documents of an OTLP file, in order; raise OSError if unreadable.
+
+    ``start``: a byte offset to read JSON lines from (``appendable``), for a file that grew
+    since its first ``start`` bytes were read.
+    """
     suffixes = [s.lower() for s in path.suffixes]
     compressed = bool(suffixes) and suffixes[-1] == ".gz"
     if compressed:
         suffixes = suffixes[:-1]
     is_protobuf = bool(suffixes) and suffixes[-1] in PROTOBUF_SUFFIXES
+    if start and not appendable(path):
+        raise ValueError(f"{path} is read whole: only uncompressed JSON lines grow by lines")
     raw = gzip.open(path, "rb") if compressed else path.open("rb")
     with cast(IO[bytes], raw) as handle:
         if is_protobuf:
             yield _protobuf_file(path, handle.read())
+        elif start:
+            handle.seek(start)
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield _json_document(path, number, line)
         else:
             yield from _json_file(path, handle)
+
+
+def appendable(path: Path) -> bool:
+    """Whether the file is JSON lines that can grow by lines (the Collector's file exporter
+    appends so): neither compressed nor protobuf."""
+    suffix = path.suffix.lower()
+    return suffix not in PROTOBUF_SUFFIXES and suffix != ".gz"
 
 
 def _protobuf_file(path: Path, data: bytes) -> FileBatch:

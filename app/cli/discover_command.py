@@ -26,6 +26,7 @@ from app.discovery.run import (
     DiscoveryRun,
     RunReport,
     file_batches,
+    file_digest,
     files_source,
     sample_batches,
     sample_source,
@@ -109,21 +110,37 @@ def discover(
         source = sample_source(seed, traces, faults)
     elif file:
         source = files_source(file)
-        new = list(range(len(file))) if again else uncounted_files(counted, source)
-        for index, path in enumerate(file):
-            if index not in new:
+        given = list(file)
+        to_read = (
+            [(index, 0) for index in range(len(given))]
+            if again
+            else uncounted_files(
+                counted, source, lambda index, size: file_digest(given[index], size)
+            )
+        )
+        starts = dict(to_read)
+        for index, path in enumerate(given):
+            if index not in starts:
                 state.console.print(
                     f"[yellow]skipping {escape(str(path))}:[/] its content was counted before "
                     "(--again counts it once more)",
                     soft_wrap=True,
                 )
-        if not new:
+            elif starts[index]:
+                state.console.print(
+                    f"{escape(str(path))} grew since it was counted: reading from byte "
+                    f"{starts[index]:,} on",
+                    soft_wrap=True,
+                )
+        if not to_read:
             raise typer.Exit(0)
-        file = [file[i] for i in new]
+        file = [given[index] for index, _ in to_read]
         source = {
             "kind": "files",
-            "paths": [source["paths"][i] for i in new],
-            "sha256": [source["sha256"][i] for i in new],
+            "paths": [source["paths"][index] for index, _ in to_read],
+            "sha256": [source["sha256"][index] for index, _ in to_read],
+            "sizes": [source["sizes"][index] for index, _ in to_read],
+            "starts": [start for _, start in to_read],
         }
     else:
         try:
@@ -171,7 +188,7 @@ def discover(
             for batch in sample_batches(seed, traces, faults):
                 advance(batch)
         elif file:
-            for batch in file_batches(file, problems.append):
+            for batch in file_batches(file, problems.append, source["starts"]):
                 advance(batch)
         else:
 

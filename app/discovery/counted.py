@@ -7,13 +7,14 @@ that would be wrong. Runs are recorded with their source (``PatternStore.record_
 
 - a sample of a seed counted already is refused (faults change spans, not which traces
   there are; a smaller sample is the start of a larger one);
-- a file whose content was counted already is skipped;
+- a file whose content was counted already is skipped, and one that grew (a file exporter
+  appends) is read from where the run that counted it stopped;
 - a Tempo window is cut to what no earlier run of the same Tempo, tenant and query covered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,17 +33,47 @@ def counted_before(runs: Iterable[dict[str, Any]], source: dict[str, Any]) -> bo
     )
 
 
-def uncounted_files(runs: Iterable[dict[str, Any]], source: dict[str, Any]) -> list[int]:
-    """The positions in a files ``source`` (``files_source``) of the files whose content no
-    run counted: a file counted before is skipped, whichever list it came in."""
-    counted = {
-        digest for run in runs if run.get("kind") == "files" for digest in run.get("sha256", ())
-    }
-    new: list[int] = []
-    for index, digest in enumerate(source.get("sha256", ())):
-        if digest not in counted:
-            new.append(index)
-            counted.add(digest)  # the same file twice in one list counts once
+PrefixDigest = Callable[[int, int], str]
+"""``prefix_digest(index, size)``: the sha256 of the first ``size`` bytes of file ``index``."""
+
+
+def uncounted_files(
+    runs: Iterable[dict[str, Any]],
+    source: dict[str, Any],
+    prefix_digest: PrefixDigest | None = None,
+) -> list[tuple[int, int]]:
+    """The files of a files ``source`` (``files_source``) with spans no run counted, as
+    (position, byte to read from): a file whose content was counted is left out, in
+    whatever list it came; one that grew since a run counted it (its first bytes are what
+    was counted, as a file exporter appends) is read from where that run stopped."""
+    counted: dict[str, int] = {}  # digest -> size, of what runs counted
+    by_path: dict[str, list[tuple[str, int]]] = {}
+    for run in runs:
+        if run.get("kind") != "files":
+            continue
+        sizes = run.get("sizes") or [None] * len(run.get("sha256", ()))
+        for path, digest, size in zip(
+            run.get("paths", ()), run.get("sha256", ()), sizes, strict=False
+        ):
+            counted[digest] = size or 0
+            if size:
+                by_path.setdefault(path, []).append((digest, size))
+    new: list[tuple[int, int]] = []
+    sizes = source.get("sizes") or [0] * len(source.get("sha256", ()))
+    for index, (path, digest, size) in enumerate(
+        zip(source.get("paths", ()), source.get("sha256", ()), sizes, strict=False)
+    ):
+        if digest in counted:
+            continue
+        counted[digest] = size  # the same file twice in one list counts once
+        grown = [
+            earlier
+            for earlier_digest, earlier in by_path.get(path, ())
+            if 0 < earlier < size
+            and prefix_digest is not None
+            and prefix_digest(index, earlier) == earlier_digest
+        ]
+        new.append((index, max(grown, default=0)))
     return new
 
 

@@ -126,20 +126,26 @@ def sample_source(seed: int, traces: int, faults: Sequence[Fault] = ()) -> Sourc
 
 
 def files_source(paths: Iterable[Path]) -> Source:
-    """The files by path and content: a file whose content changed is another source."""
+    """The files by path, content and size: a file whose content changed is another
+    source; one that grew is read from where an earlier run stopped (``app.discovery
+    .counted.grown_files``), which ``starts`` records."""
     resolved = [path.resolve() for path in paths]
     return {
         "kind": "files",
         "paths": [str(path) for path in resolved],
-        "sha256": [_digest(path) for path in resolved],
+        "sha256": [file_digest(path) for path in resolved],
+        "sizes": [path.stat().st_size for path in resolved],
     }
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path, size: int | None = None) -> str:
+    """The sha256 of the file, or of its first ``size`` bytes."""
     digest = hashlib.sha256()
+    left = path.stat().st_size if size is None else size
     with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
+        while left > 0 and (chunk := stream.read(min(1 << 20, left))):
             digest.update(chunk)
+            left -= len(chunk)
     return digest.hexdigest()
 
 
@@ -152,9 +158,9 @@ def replay_batches(source: Source, problem: Callable[[str], None]) -> Iterator[l
         paths = [Path(path) for path in source["paths"]]
         if not all(path.is_file() for path in paths):
             return None
-        if "sha256" in source and source["sha256"] != [_digest(path) for path in paths]:
+        if "sha256" in source and source["sha256"] != [file_digest(path) for path in paths]:
             return None  # changed since: these are not the spans that were counted
-        return file_batches(paths, problem)
+        return file_batches(paths, problem, source.get("starts"))
     return None
 
 
@@ -184,10 +190,14 @@ def sample_batches(
         yield batch
 
 
-def file_batches(paths: Iterable[Path], problem: Callable[[str], None]) -> Iterator[list[Span]]:
-    """The spans of OTLP files, document by document; unreadable parts go to ``problem``."""
-    for path in paths:
-        for document in read_otlp_file(path):
+def file_batches(
+    paths: Iterable[Path], problem: Callable[[str], None], starts: Sequence[int] | None = None
+) -> Iterator[list[Span]]:
+    """The spans of OTLP files, document by document; unreadable parts go to ``problem``.
+    ``starts``: per file, the byte to read from (what an earlier run counted is before)."""
+    for index, path in enumerate(paths):
+        start = starts[index] if starts else 0
+        for document in read_otlp_file(path, start):
             if document.error is not None:
                 problem(f"{document.where}: {document.error}")
             for rejected in document.batch.rejected:

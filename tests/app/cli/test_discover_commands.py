@@ -86,6 +86,21 @@ def test_a_file_is_counted_once_until_its_content_changes(tmp_path: Path) -> Non
     assert code == 0 and f"{len(spans) - 10} spans in" in output
 
 
+def test_a_file_an_exporter_appends_to_is_counted_line_by_line_once(tmp_path: Path) -> None:
+    spans = decode_otlp_json((TEMPO / "trace_v2_checkout_ok.json").read_bytes()).spans
+    path = tmp_path / "export.jsonl"  # as the Collector's file exporter writes it
+    path.write_bytes(encode_otlp_json(spans[:10]) + b"\n")
+    data = tmp_path / "data"
+    assert run(data, "discover", "--file", str(path))[0] == 0
+    with path.open("ab") as exporter:
+        exporter.write(encode_otlp_json(spans[10:]) + b"\n")
+    code, output = run(data, "discover", "--file", str(path))
+    assert code == 0 and "grew since it was counted" in " ".join(output.split()), output
+    assert f"{len(spans) - 10} spans in" in output
+    total = sum(row["count"] for row in json.loads(run(data, "patterns", "list", "--json")[1]))
+    assert total == len(spans)
+
+
 def test_a_file_with_no_span_fails_and_says_what_it_needs(tmp_path: Path) -> None:
     empty, broken = tmp_path / "empty.json", tmp_path / "broken.json"
     empty.write_bytes(b"")

@@ -68,10 +68,28 @@ def test_a_seed_counts_once_whatever_its_size_and_faults() -> None:
 
 
 def test_files_count_once_by_content_whatever_list_they_come_in() -> None:
-    first = {"kind": "files", "paths": ["/a.json"], "sha256": ["aa"]}
-    both = {"kind": "files", "paths": ["/a.json", "/b.json"], "sha256": ["aa", "bb"]}
-    assert uncounted_files([first], both) == [1]
-    assert uncounted_files([], {**both, "sha256": ["aa", "aa"]}) == [0]  # twice in one list
+    first = {"kind": "files", "paths": ["/a.json"], "sha256": ["aa"], "sizes": [10]}
+    both = {
+        "kind": "files",
+        "paths": ["/a.json", "/b.json"],
+        "sha256": ["aa", "bb"],
+        "sizes": [10, 20],
+    }
+    assert uncounted_files([first], both) == [(1, 0)]
+    assert uncounted_files([], {**both, "sha256": ["aa", "aa"]}) == [(0, 0)]  # twice in a list
     assert uncounted_files([first], {**first, "paths": ["/moved/a.json"]}) == []
-    assert uncounted_files([first], {**first, "sha256": ["cc"]}) == [0]  # new content
-    assert uncounted_files([{"kind": "files", "paths": ["/a.json"]}], first) == [0]
+    assert uncounted_files([first], {**first, "sha256": ["cc"]}) == [(0, 0)]  # new content
+    assert uncounted_files([{"kind": "files", "paths": ["/a.json"]}], first) == [(0, 0)]
+
+
+def test_a_file_that_grew_is_read_from_where_it_was_counted() -> None:
+    counted = {"kind": "files", "paths": ["/spans.jsonl"], "sha256": ["old"], "sizes": [100]}
+    grown = {"kind": "files", "paths": ["/spans.jsonl"], "sha256": ["new"], "sizes": [150]}
+
+    def prefix(index: int, size: int) -> str:
+        assert (index, size) == (0, 100)
+        return "old"  # its first 100 bytes are what was counted
+
+    assert uncounted_files([counted], grown, prefix) == [(0, 100)]
+    rewritten = uncounted_files([counted], grown, lambda _index, _size: "other")
+    assert rewritten == [(0, 0)]  # not an append: read whole
