@@ -39,10 +39,10 @@ from app.ingest.summary import IngestSummary
 from app.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[1]))  # for the tests' Chromium, as they drive it
 from chat import build  # noqa: E402  (the chat benchmark's store of N patterns)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+from tests.headless_chromium import chromium_missing, start_chromium  # noqa: E402
 
 
 def pages(store: PatternStore) -> list[tuple[str, str]]:
@@ -85,27 +85,9 @@ def serve(data_dir: Path) -> tuple[str, uvicorn.Server, threading.Thread]:
 
 
 def browser_load_ms(base: str, paths: list[str], repeat: int) -> dict[str, list[float]] | None:
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if chromium_missing():
         return None
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    profile = tempfile.mkdtemp(prefix="explorer-bench-")
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1440,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = start_chromium(Path(tempfile.mkdtemp(prefix="explorer-bench-")))
     found: dict[str, list[float]] = {}
     try:
         for path in paths:

@@ -38,6 +38,7 @@ from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
 from connectors.spans import Span, SpanKind, StatusCode
+from tests.headless_chromium import chromium_missing, start_chromium
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -48,8 +49,6 @@ IMAGE = "<img src=x onerror=alert(2)>"
 MARKED_TRACE = "5c7a1b2c3d4e5f60718293a4b5c6d7e8"
 MARKED_ROUTE = "/products/:sku"
 REPOSITORY = Path(__file__).resolve().parents[3]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 def marked_trace(template: Span) -> list[Span]:
@@ -178,13 +177,6 @@ def server(
 # --- the browser --------------------------------------------------------------------------
 
 
-def _chromium_missing() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not path.exists():
-            return f"{path} is not installed (Debian: apt-get install chromium chromium-driver)"
-    return None
-
-
 WATCHER = """
 window.__alerts = [];
 window.__violations = [];
@@ -209,30 +201,12 @@ def assert_quiet(driver: WebDriver) -> None:
 
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    missing = _chromium_missing()
+    missing = chromium_missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"browser tests must run in CI: {missing}")
         pytest.skip(missing)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1440,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"))
     driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCHER})
     yield driver
     driver.quit()
