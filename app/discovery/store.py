@@ -71,38 +71,10 @@ _MIGRATIONS = {
 }
 
 
-class _StoredStats(msgspec.Struct, array_like=True):
-    count: int
-    error_count: int
-    first_seen_unix_nano: int
-    last_seen_unix_nano: int
-    max_duration_ns: int
-    sketch: bytes
-    status_codes: dict[str, int]
-    exception_types: dict[str, int]
-    typical: list[Span]
-    slowest: list[Span]
-    errors: list[Span]
-    timeline_width_s: int = BASE_WIDTH_S
-    timeline: list[tuple[int, int, int, bytes]] = []
-    """(bucket start, count, errors, sketch) per bucket; empty in stores written before."""
-    profile: tuple[int, int, dict[str, dict[str, tuple[int, int]]], list[str]] = (0, 0, {}, [])
-    """The attribute profile: profiled, profiled slow, counts by value, dropped attributes."""
-    calls: dict[int, tuple[int, list[tuple[int, int, int]]]] = {}
-    """By child pattern id: (bucket width, [(bucket start, calls, parent spans)])."""
-    lag_sketch: bytes = b""
-    """Consumer lag (ms); empty for other patterns and in stores written before."""
-    lag_timeline_width_s: int = BASE_WIDTH_S
-    lag_timeline: list[tuple[int, int, int, bytes]] = []
-
-
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(_StoredStats)
-
-
 class StoredStatsHead(msgspec.Struct, array_like=True):
-    """The leading fields of ``_StoredStats``: msgspec skips the rest (samples, timeline),
-    so lists read counts and the sketch without decoding a pattern whole."""
+    """The leading fields of the stored statistics (``_StoredStats`` extends it): msgspec
+    skips the rest (samples, timeline), so lists read counts and the sketch without
+    decoding a pattern whole."""
 
     count: int
     error_count: int
@@ -120,6 +92,26 @@ class StoredStatsSamples(StoredStatsHead, array_like=True):
     typical: list[Span]
     slowest: list[Span]
     errors: list[Span]
+
+
+class _StoredStats(StoredStatsSamples, array_like=True):
+    """A pattern's statistics as stored: the samples' layout, then the rest."""
+
+    timeline_width_s: int = BASE_WIDTH_S
+    timeline: list[tuple[int, int, int, bytes]] = []
+    """(bucket start, count, errors, sketch) per bucket; empty in stores written before."""
+    profile: tuple[int, int, dict[str, dict[str, tuple[int, int]]], list[str]] = (0, 0, {}, [])
+    """The attribute profile: profiled, profiled slow, counts by value, dropped attributes."""
+    calls: dict[int, tuple[int, list[tuple[int, int, int]]]] = {}
+    """By child pattern id: (bucket width, [(bucket start, calls, parent spans)])."""
+    lag_sketch: bytes = b""
+    """Consumer lag (ms); empty for other patterns and in stores written before."""
+    lag_timeline_width_s: int = BASE_WIDTH_S
+    lag_timeline: list[tuple[int, int, int, bytes]] = []
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_StoredStats)
 
 
 @dataclass(frozen=True)
