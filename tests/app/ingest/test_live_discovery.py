@@ -87,6 +87,15 @@ def edges_by_operation(path: Path) -> dict[tuple[str, str, str], tuple[int, int]
         store.close()
 
 
+def discovered_once(path: Path, spans: list[Span]) -> Path:
+    """The store of one discovery run over ``spans``, to hold folds against."""
+    run = DiscoveryRun(PatternStore(path), normalize)
+    run.accept(spans)
+    run.finish()
+    run.store.close()
+    return path
+
+
 @pytest.fixture
 def app_and_live(tmp_path: Path) -> Iterator[tuple[TestClient, LiveDiscovery]]:
     client, live = served(tmp_path)
@@ -123,11 +132,7 @@ def test_folds_add_up_to_one_run_over_the_same_spans(
     push(client, spans[half:])
     live.fold()
 
-    once = tmp_path / "once" / "patterns.sqlite"
-    run = DiscoveryRun(PatternStore(once), normalize)
-    run.accept(spans)
-    run.finish()
-    run.store.close()
+    once = discovered_once(tmp_path / "once" / "patterns.sqlite", spans)
     stored = tenant_store_path(Settings(data_dir=tmp_path), "default")
     assert counts_by_operation(stored) == counts_by_operation(once)
     # Folds save only what changed; what they saved holds every edge one run finds too.
@@ -242,11 +247,7 @@ def test_patterns_another_process_saved_between_folds_are_kept(
     push(client, spans[2 * third :])
     live.fold()
 
-    once = tmp_path / "once" / "patterns.sqlite"
-    run = DiscoveryRun(PatternStore(once), normalize)
-    run.accept(spans)
-    run.finish()
-    run.store.close()
+    once = discovered_once(tmp_path / "once" / "patterns.sqlite", spans)
     assert counts_by_operation(path) == counts_by_operation(once)
 
 
