@@ -30,6 +30,7 @@ from app.discovery.run import (
     files_source,
     sample_batches,
     sample_source,
+    tempo_source,
 )
 from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
@@ -100,7 +101,7 @@ def discover(
     store = PatternStore(state.store_path)
     counted = [source for source, _ in store.runs()]
     pieces: list[Piece] = []
-    tempo_source: dict[str, object] = {}
+    pulled_from: dict[str, object] = {}
     plan: SamplePlan | None = None
     if sample:
         try:
@@ -148,20 +149,14 @@ def discover(
             plan = None if all_traces else _sample_plan(state, traces_per_slice, slice_length)
         except ValueError as exc:
             _fail(state, str(exc))
-        tempo_source = {
-            "kind": "tempo",
-            "url": state.settings.tempo_url,
-            "tenant": state.settings.tempo_tenant,
-            "query": query,
-            "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
-        }
+        pulled_from = tempo_source(state.settings, query, plan)
         whole = [Piece(window[0], window[1] + 1, before=True)]
-        pieces = whole if again else uncounted_pieces(counted, tempo_source, window)
+        pieces = whole if again else uncounted_pieces(counted, pulled_from, window)
         if pieces != whole:
             _say_counted(state, window, pieces)
         if not pieces:
             raise typer.Exit(0)
-        source = pieces[0].record(tempo_source)
+        source = pieces[0].record(pulled_from)
     if not again and counted_before(counted, source):
         state.console.print(
             f"[yellow]already counted:[/] this store counted the sample of seed {seed} in an "
@@ -209,7 +204,7 @@ def discover(
         )
     report = run.finish()
     for piece in pieces[1:]:  # the other parts of the window this run pulled
-        store.record_run(piece.record(tempo_source), 0)
+        store.record_run(piece.record(pulled_from), 0)
     report.problems = problems
     patterns = run.patterns
     if not no_classify:

@@ -19,10 +19,12 @@ from app.discovery.overrides import OverriddenNormalizer, split_keys
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.sample import Fault, SampleConfig, generate_traces
+from app.settings import Settings
 from app.telemetry.metrics import DISCOVERY_SPANS, DISCOVERY_SPANS_PER_SECOND, PATTERNS
 from app.telemetry.tracing import tracer
 from connectors.otlp_files import read_otlp_file
 from connectors.spans import Span
+from connectors.tempo_sample import SamplePlan
 
 PATTERN_STORE_FILE = "patterns.sqlite"
 
@@ -122,6 +124,17 @@ def sample_source(seed: int, traces: int, faults: Sequence[Fault] = ()) -> Sourc
             {"name": f.name.value, "start": f.start, "end": f.end, "intensity": f.intensity}
             for f in faults
         ],
+    }
+
+
+def tempo_source(settings: Settings, query: str, plan: SamplePlan | None) -> Source:
+    """A Tempo pull without its window (``app.discovery.counted.Piece.record`` adds it)."""
+    return {
+        "kind": "tempo",
+        "url": settings.tempo_url,
+        "tenant": settings.tempo_tenant,
+        "query": query,
+        "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
     }
 
 

@@ -10,7 +10,7 @@ from contextlib import aclosing
 
 from app.discovery.counted import uncounted_pieces
 from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun, RunReport
+from app.discovery.run import DiscoveryRun, RunReport, tempo_source
 from app.discovery.store import PatternStore
 from app.factory import build_tempo_client
 from app.settings import Settings
@@ -27,13 +27,7 @@ async def discover_tempo_window(
 ) -> RunReport:
     """Pull the parts of the window no earlier run of this Tempo and query counted (sampled
     per ``plan``, or every trace), and discover their patterns (``app.discovery.counted``)."""
-    source = {
-        "kind": "tempo",
-        "url": settings.tempo_url,
-        "tenant": settings.tempo_tenant,
-        "query": query,
-        "sample": None if plan is None else [plan.slice_s, plan.traces_per_slice],
-    }
+    source = tempo_source(settings, query, plan)
     counted = [recorded for recorded, _ in store.runs()]
     pieces = uncounted_pieces(counted, source, window)
     run = DiscoveryRun(store, normalize)
