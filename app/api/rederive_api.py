@@ -156,6 +156,7 @@ def rederive_router(settings: Settings) -> APIRouter:
                 replay=lambda source: replay_batches(source, lambda _problem: None),
                 retired_names=store.patterns.retired_names(),
                 force=body.force,
+                variables=store.patterns.learned_variables(),
             )
 
         return apply(store, change, body.author.strip() or "api")

@@ -26,11 +26,11 @@ from app.chat.lexical import Measure, Ranked, WordIndex, ranking_asked, terms
 from app.chat.mentions import MentionIndex, find_mentions
 from app.chat.model_answer import ModelAnswerer
 from app.chat.references import CAUSE_ASKED, last_cited, referred_to
-from app.chat.traceql import grafana_explore_url, traceql_for
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
+from app.discovery.traceql import grafana_explore_url, traceql_for
 from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import PatternFacts, pattern_facts
 from app.facts.render import Intent, answer_text, intents, rendered_ms

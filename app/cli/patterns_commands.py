@@ -254,6 +254,7 @@ def split_pattern(
             replay=lambda source: replay_batches(source, lambda _problem: None),
             retired_names=store.retired_names(),
             force=force,
+            variables=store.learned_variables(),
         )
 
     _apply(ctx, change, _author(author))

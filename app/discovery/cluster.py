@@ -11,6 +11,14 @@ on the number of spans.
 Spans of known patterns whose matchers are all exact are recognised by those matchers and
 skip normalization (``app.discovery.known``); statistics are added per pattern once per
 batch, which is what keeps them cheap.
+
+Variables are learned as patterns appear (``app.discovery.variables``): when one makes its
+position a variable, the patterns that differ only there fold into one at once, so that a
+batch of 100,000 distinct ids makes some dozens of patterns, not 100,000. A span already
+counted for a folded pattern (in this batch's lists, the recent-span map, the edges still
+waiting) is counted for the pattern it folded into (``_live``). New patterns are set
+apart from their more specific siblings at the end of each batch
+(``app.discovery.exclusions``).
 """
 
 from __future__ import annotations
@@ -22,13 +30,22 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+from app.discovery.exclusions import ExclusionKeeper, scope_of
 from app.discovery.known import ExactMatcherIndex
-from app.discovery.operation import Operation
+from app.discovery.normalize.ids import is_placeholder
+from app.discovery.normalize.positions import positions_of
+from app.discovery.operation import Normalizer, Operation
+from app.discovery.overrides import OverriddenNormalizer, Override, merge_into, operation_of
 from app.discovery.patterns import PatternKey, SpanPattern
 from app.discovery.timeline import BASE_WIDTH_S
+from app.discovery.variables import (
+    Group,
+    GroupIndex,
+    LearnedVariable,
+    LearnedVariables,
+    learn,
+)
 from connectors.spans import Span, SpanKind
-
-Normalizer = Callable[[Span], Operation]
 
 RECENT_SPANS = 500_000
 """Spans remembered for resolving edges: enough for the traces in flight of a busy system."""
@@ -103,6 +120,8 @@ class PatternClusterer:
     growing, and new spans of their operations join them rather than making new patterns.
 
     ``normalizer`` is ``app.discovery.normalize.normalize`` in use; tests hand in simpler ones.
+    Its operations get the learned ``variables`` (and those learned as spans come), then
+    people's ``overrides``, which name patterns by their keys with variables in place.
     """
 
     def __init__(
@@ -117,8 +136,14 @@ class PatternClusterer:
         unindexed: Iterable[PatternKey] = (),
         scope: ReplayScope | None = None,
         retired_names: Iterable[str] = (),
+        variables: Iterable[LearnedVariable] = (),
+        learning: bool = True,
+        overrides: Sequence[Override] = (),
     ) -> None:
-        self._normalize = normalizer
+        self._base_normalize = normalizer
+        self.variables = LearnedVariables(variables)
+        with_overrides = OverriddenNormalizer(self._with_variables, overrides)
+        self._normalize = with_overrides if with_overrides.active else self._with_variables
         self._rng = random.Random(seed)
         self.patterns: list[SpanPattern] = []
         self._by_key: dict[PatternKey, SpanPattern] = {}
@@ -142,6 +167,11 @@ class PatternClusterer:
         self.touched: set[int] = set()
         """Ids of the patterns whose spans, statistics or edges changed since it was last
         emptied (``DiscoveryRun.checkpoint`` saves those alone)."""
+        self.learned: list[LearnedVariable] = []
+        """Variables learned by this clusterer (``variables`` holds them too)."""
+        self._learning = learning and scope is None
+        self._groups = GroupIndex()
+        self._created: list[int] = []
         for index, pattern in enumerate(known):
             if pattern.id != index:
                 raise ValueError(f"known patterns must be numbered 0..n-1, found {pattern.id}")
@@ -149,6 +179,9 @@ class PatternClusterer:
             self._by_key[pattern.key] = pattern
             self._names.add(pattern.name)
             self._index(pattern)
+            if self._learning and pattern.merged_into is None:
+                self._groups.add(pattern)
+        self._exclusions = ExclusionKeeper(self.patterns)
 
     def accept(self, spans: Sequence[Span]) -> None:
         """Cluster a batch; statistics and edges are added per pattern at the end of it."""
@@ -168,12 +201,15 @@ class PatternClusterer:
             if ref in recent:  # sent again (an exporter's retry, a file read twice): once
                 self.duplicates += 1
                 continue
+            known_patterns = len(self.patterns)
             pattern_id = self._pattern_id(span)
             members = by_pattern.get(pattern_id)
             if members is None:
                 by_pattern[pattern_id] = [span]
             else:
                 members.append(span)
+            if len(self.patterns) > known_patterns and self._learning:
+                pattern_id = self._consider(pattern_id, by_pattern)
             # The pattern graph: inline, as it runs for every span.
             recent[ref] = pattern_id
             kind = span.kind
@@ -229,7 +265,9 @@ class PatternClusterer:
         patterns = self.patterns
         rng = self._rng
         scope = self._scope
+        live = self._live
         for pattern_id, members in by_pattern.items():
+            pattern_id = live(pattern_id)
             if scope is None or pattern_id in scope.affected:
                 patterns[pattern_id].stats.add_many(members, rng)
         self.touched.update(by_pattern)
@@ -237,6 +275,9 @@ class PatternClusterer:
             self._add_edges(edges)
         if lags:
             self._add_lags(lags)
+        if self._created:
+            self.touched.update(self._exclusions.added(self._created))
+            self._created.clear()
         self.spans_seen += len(spans)
 
     def _add_edges(self, edges: _BatchEdges) -> None:
@@ -255,8 +296,9 @@ class PatternClusterer:
                 found[1] += 1
         patterns = self.patterns
         scope = self._scope
+        live = self._live
         for (code, bucket), (calls, callers) in grouped.items():
-            parent_id, child_id = code >> _ID_BITS, code & _ID_MASK
+            parent_id, child_id = live(code >> _ID_BITS), live(code & _ID_MASK)
             if scope is not None and not scope.counts_edge(parent_id, child_id):
                 continue
             parent = patterns[parent_id]
@@ -270,6 +312,7 @@ class PatternClusterer:
         by_consumer: dict[int, tuple[list[int], list[float]]] = {}
         scope = self._scope
         for consumer_id, start_ns, lag_ns in lags:
+            consumer_id = self._live(consumer_id)
             if scope is not None and consumer_id not in scope.affected:
                 continue
             found = by_consumer.get(consumer_id)
@@ -292,7 +335,7 @@ class PatternClusterer:
         known_id = self._known.find(span, service, kind)
         if known_id is not None:
             self.spans_recognised += 1
-            return known_id
+            return self._live(known_id)
         operation = self._normalize(span)
         key = (service, kind, operation.key, operation.matcher_fields)
         pattern = self._by_key.get(key)
@@ -303,7 +346,88 @@ class PatternClusterer:
             self._by_key[key] = pattern
             if self._scope is not None:
                 self._scope.affected.add(pattern.id)
-        return pattern.id
+            return pattern.id
+        return self._live(pattern.id)
+
+    def _with_variables(self, span: Span) -> Operation:
+        operation = self._base_normalize(span)
+        if not self.variables.variables:
+            return operation
+        return self.variables.apply(span.service_name, _KIND_LABELS[span.kind], operation)
+
+    def _live(self, pattern_id: int) -> int:
+        """The pattern a pattern's spans count for: itself, or the one it was folded into."""
+        if pattern_id < 0:
+            return pattern_id
+        patterns = self.patterns
+        into = patterns[pattern_id].merged_into
+        while into is not None:
+            pattern_id = into
+            into = patterns[pattern_id].merged_into
+        return pattern_id
+
+    # --- learned variables ----------------------------------------------------------------
+
+    def _consider(self, pattern_id: int, pending: dict[int, list[Span]]) -> int:
+        """Index a new pattern's values, and learn the variables its groups now show;
+        the pattern its spans count for afterwards."""
+        patterns = self.patterns
+
+        def count_of(member_id: int) -> int:
+            return patterns[member_id].stats.count + len(pending.get(member_id, ()))
+
+        for group in self._groups.add(patterns[pattern_id]):
+            variable = learn(group, self._groups.members(group), count_of)
+            if variable is not None:
+                self._fold(variable, group)
+                break
+        return self._live(pattern_id)
+
+    def _fold(self, variable: LearnedVariable, group: Group) -> None:
+        """Learn ``variable``: the group's patterns that it rewrites fold, per new key."""
+        self.variables.add(variable)
+        self.learned.append(variable)
+        patterns = self.patterns
+        folds: dict[PatternKey, tuple[Operation, list[SpanPattern]]] = {}
+        for member_id in self._groups.members(group).values():
+            member = patterns[member_id]
+            positions = positions_of(operation_of(member))
+            folded = None if positions is None else variable.rewrite(positions)
+            if positions is None or folded is None:
+                continue  # a value kept literal
+            key = (member.service, member.span_kind, folded.key, folded.matcher_fields)
+            folds.setdefault(key, (folded, []))[1].append(member)
+            if all(is_placeholder(positions.values[p]) for p in variable.positions):
+                folds[key][1].insert(0, folds[key][1].pop())  # its name reads well: it stays
+        for key, (folded, members) in folds.items():
+            target = self._by_key.get(key)
+            if target is not None:
+                target = patterns[self._live(target.id)]
+            elif any(is_placeholder(v) for v in _values_at(members[0], variable)):
+                target = members[0]
+                self._rekey(target, folded)
+            else:
+                target = self._new_pattern(members[0].service, members[0].span_kind, folded)
+            self._by_key[key] = target
+            sources = [p for p in members if p is not target]
+            for source in sources:
+                if self._by_key.get(source.key) is source:
+                    del self._by_key[source.key]
+                self._groups.remove(source.id)
+            merge_into(target, sources, patterns)
+            self._groups.remove(target.id)
+            self._groups.add(target)
+            self.touched.add(target.id)
+            self.touched.update(source.id for source in sources)
+            self.touched.update(self._exclusions.rescope(scope_of(target)))
+
+    def _rekey(self, pattern: SpanPattern, operation: Operation) -> None:
+        """Give a pattern the operation of a learned variable (its name stays)."""
+        if self._by_key.get(pattern.key) is pattern:
+            del self._by_key[pattern.key]
+        pattern.operation = operation.key
+        pattern.matchers = operation.matchers
+        pattern.hints = dict(operation.hints)
 
     def _new_pattern(self, service: str, kind: str, operation: Operation) -> SpanPattern:
         name = self._unique_name(provisional_name(service, kind, operation))
@@ -319,6 +443,7 @@ class PatternClusterer:
         )
         self.patterns.append(pattern)
         self._index(pattern)
+        self._created.append(pattern.id)
         return pattern
 
     def _index(self, pattern: SpanPattern) -> None:
@@ -354,6 +479,11 @@ class PatternClusterer:
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
+def _values_at(pattern: SpanPattern, variable: LearnedVariable) -> list[str]:
+    positions = positions_of(operation_of(pattern))
+    return [] if positions is None else [positions.values[p] for p in variable.positions]
+
+
 def provisional_name(service: str, kind: str, operation: Operation) -> str:
     """A deterministic snake_case name from the operation, until the classifier names it."""
     words = [service, kind, *_meaningful_words(operation)]
@@ -361,13 +491,15 @@ def provisional_name(service: str, kind: str, operation: Operation) -> str:
     return text[:80].rstrip("_") or "span"
 
 
+_PLACEHOLDERS = re.compile(r"\{[a-z_]+\}")
+
+
 def _meaningful_words(operation: Operation) -> Iterable[str]:
+    """Words of the operation for its name, without placeholders: a name holds no id."""
     hints = operation.hints
     chosen: list[str] = []
     for key in ("system", "method", "operation", "peer", "target", "route"):
         value = hints.get(key)
         if value and value not in chosen:  # a route is often the target too
             chosen.append(value)
-    if chosen:
-        return chosen
-    return [operation.key.replace("{id}", "").replace("{email}", "").replace("{date}", "")]
+    return [_PLACEHOLDERS.sub(" ", text) for text in chosen or [operation.key]]

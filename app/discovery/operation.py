@@ -15,7 +15,7 @@ regex matcher, exactly the expression that decided the value was an ``{int}``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -124,3 +124,7 @@ class Operation:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "matcher_fields", tuple(m.field_name for m in self.matchers))
+
+
+Normalizer = Callable[[Span], Operation]
+"""A span's operation: ``app.discovery.normalize.normalize``, perhaps with overrides."""

@@ -24,8 +24,7 @@ from dataclasses import replace
 
 import msgspec
 
-from app.discovery.cluster import Normalizer
-from app.discovery.operation import FieldType, Matcher, MatchType, Operation
+from app.discovery.operation import FieldType, Matcher, MatchType, Normalizer, Operation
 from app.discovery.patterns import PatternKey, SpanPattern
 from connectors.spans import Span, SpanKind
 

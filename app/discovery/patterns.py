@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.discovery.operation import Family, Matcher
 from app.discovery.stats import PatternStats
+from connectors.spans import Span
 
 PatternKey = tuple[str, str, str, tuple[str, ...]]
 """(service, span kind, operation key, the field names its matchers read).
@@ -25,6 +26,7 @@ class SpanPattern:
     family: Family
     operation: str
     matchers: tuple[Matcher, ...]
+    """What every span of the pattern satisfies (``app.discovery.operation``)."""
     hints: dict[str, str]
     name: str
     """A provisional name from the operation until the classifier gives a better one."""
@@ -34,6 +36,15 @@ class SpanPattern:
     children: Counter[int] = field(default_factory=Counter)
     merged_into: int | None = None
     """Set when a person merged this pattern into another: its name then resolves there."""
+    exclusions: tuple[tuple[Matcher, ...], ...] = ()
+    """More specific siblings' matchers: a span that satisfies all of one of them belongs to
+    that sibling, not to this pattern (``app.discovery.exclusions``)."""
+
+    def matches(self, span: Span) -> bool:
+        """Whether the span is this pattern's by its matchers, most specific first."""
+        if not all(m.matches(span) for m in self.matchers):
+            return False
+        return not any(all(m.matches(span) for m in excluded) for excluded in self.exclusions)
 
     def retire(self, *, into: int | None) -> None:
         """Empty the pattern: merged into ``into``, or split, its spans now go elsewhere."""
@@ -41,6 +52,7 @@ class SpanPattern:
         self.parents.clear()
         self.children.clear()
         self.merged_into = into
+        self.exclusions = ()
 
     @property
     def key(self) -> PatternKey:

@@ -18,7 +18,6 @@ from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
 from app.discovery.operation import FieldType
 from app.discovery.overrides import (
     MergePatterns,
-    OverriddenNormalizer,
     Override,
     OverrideError,
     PlaceholderRule,
@@ -32,6 +31,7 @@ from app.discovery.overrides import (
 )
 from app.discovery.patterns import PatternKey, SpanPattern
 from app.discovery.run import describe_source
+from app.discovery.variables import LearnedVariable
 from connectors.spans import Span
 
 Replay = Callable[[dict[str, object]], Iterator[list[Span]] | None]
@@ -122,9 +122,11 @@ def split(
     replay: Replay,
     retired_names: Collection[str] = (),
     force: bool = False,
+    variables: Sequence[LearnedVariable] = (),
 ) -> Applied:
     """Split a pattern by an attribute's values, replaying the recorded runs. The new
-    patterns' names avoid ``retired_names``: old names keep meaning their patterns.
+    patterns' names avoid ``retired_names``: old names keep meaning their patterns;
+    ``variables`` are the store's learned ones, which replayed spans get as they did.
 
     Refused when the pattern's attribute profile shows one value (or none) of the attribute
     on all its spans, and, unless ``force``, when some runs cannot be replayed: the spans
@@ -153,11 +155,13 @@ def split(
 
     scope = ReplayScope(affected={pattern.id}, admits=admits)
     clusterer = PatternClusterer(
-        OverriddenNormalizer(normalizer, all_overrides),
+        normalizer,
         known=patterns,
         unindexed=split_keys(all_overrides),
         scope=scope,
         retired_names=retired_names,
+        variables=variables,
+        overrides=all_overrides,
     )
     for source in runs:
         batches = replay(source)

@@ -15,7 +15,7 @@ from typing import Any
 
 from app.discovery.cluster import Normalizer, PatternClusterer
 from app.discovery.normalize import normalize
-from app.discovery.overrides import OverriddenNormalizer, split_keys
+from app.discovery.overrides import split_keys
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.sample import Fault, SampleConfig, generate_traces
@@ -65,12 +65,13 @@ class DiscoveryRun:
         self.store = store
         self.source = source or {"kind": "pushed"}
         overrides = [stored.override for stored in store.overrides()]
-        with_overrides = OverriddenNormalizer(normalizer, overrides)
         self.clusterer = PatternClusterer(
-            with_overrides if with_overrides.active else normalizer,
+            normalizer,
             known=store.load(),
             unindexed=split_keys(overrides),
             retired_names=store.retired_names(),
+            variables=store.learned_variables(),
+            overrides=overrides,
         )
         self.report = RunReport(patterns_before=len(self.clusterer.patterns))
         self._started = time.perf_counter()
@@ -90,14 +91,14 @@ class DiscoveryRun:
         touched = self.clusterer.touched
         changed = [self.clusterer.patterns[i] for i in sorted(touched)]
         with tracer().start_as_current_span("discovery.save") as span:
-            self.store.save(changed, written=written)
+            self.store.save(changed, written=written, variables=self.clusterer.learned)
             touched.clear()
             span.set_attribute("spanwise.patterns", len(changed))
         PATTERNS.set(len(self.clusterer.patterns))
 
     def finish(self) -> RunReport:
         with tracer().start_as_current_span("discovery.save") as span:
-            self.store.save(self.clusterer.patterns)
+            self.store.save(self.clusterer.patterns, variables=self.clusterer.learned)
             self.store.record_run(self.source, self.report.spans)
             span.set_attribute("spanwise.patterns", len(self.clusterer.patterns))
         self.report.seconds = time.perf_counter() - self._started

@@ -28,9 +28,10 @@ from app.discovery.patterns import SpanPattern
 from app.discovery.sketches import SKETCH_ACCURACY, decode_sketch, encode_sketch
 from app.discovery.stats import PatternStats, slow_entry
 from app.discovery.timeline import BASE_WIDTH_S, CallTimeline, TimeBucket, Timeline
+from app.discovery.variables import LearnedVariable
 from connectors.spans import Span
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,12 +50,18 @@ CREATE TABLE IF NOT EXISTS patterns (
     children TEXT NOT NULL,
     updated_unix_s REAL NOT NULL,
     merged_into INTEGER,
+    exclusions TEXT NOT NULL DEFAULT '[]',
     UNIQUE (service, span_kind, operation, matcher_fields)
 );
 CREATE TABLE IF NOT EXISTS overrides (
     id INTEGER PRIMARY KEY,
     body TEXT NOT NULL,
     author TEXT NOT NULL,
+    created_unix_s REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS learned_variables (
+    id INTEGER PRIMARY KEY,
+    body TEXT NOT NULL UNIQUE,
     created_unix_s REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -68,7 +75,11 @@ CREATE TABLE IF NOT EXISTS runs (
 _MIGRATIONS = {
     # version reached: statements that get there from the version before
     2: ("ALTER TABLE patterns ADD COLUMN merged_into INTEGER",),
+    3: ("ALTER TABLE patterns ADD COLUMN exclusions TEXT NOT NULL DEFAULT '[]'",),
 }
+_REMATCHED_FROM = 3
+"""Stores written before this version get their matchers built again (shorter, with
+exclusions: ``app.discovery.rematch``) when they are opened."""
 
 
 class StoredStatsHead(msgspec.Struct, array_like=True):
@@ -112,6 +123,8 @@ class _StoredStats(StoredStatsSamples, array_like=True):
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(_StoredStats)
+_variable_encoder = msgspec.json.Encoder()
+_variable_decoder = msgspec.json.Decoder(LearnedVariable)
 
 
 @dataclass(frozen=True)
@@ -152,22 +165,42 @@ class PatternStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+        if row is not None and int(row[0]) < _REMATCHED_FROM:
+            from app.discovery.rematch import rematch_store  # it reads patterns through us
+
+            rematch_store(self)
 
     def close(self) -> None:
         self._db.close()
 
-    def save(self, patterns: Iterable[SpanPattern], *, written: int | None = None) -> None:
-        """Write the patterns, all or none.
+    def save(
+        self,
+        patterns: Iterable[SpanPattern],
+        *,
+        written: int | None = None,
+        variables: Iterable[LearnedVariable] = (),
+    ) -> None:
+        """Write the patterns (and variables learned with them), all or none.
 
         ``written``: what ``writes()`` said when the caller loaded the patterns it saves; if
         another writer saved patterns since, ``StoreChanged`` is raised and nothing written.
         """
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
+        bodies = [(_variable_encoder.encode(v).decode(), now) for v in variables]
         with self.transaction():
             if written is not None and self.writes() != written:
                 raise StoreChanged("another writer saved patterns since they were loaded")
             self._upsert(rows)
+            self._db.executemany(
+                "INSERT OR IGNORE INTO learned_variables (body, created_unix_s) VALUES (?, ?)",
+                bodies,
+            )
+
+    def learned_variables(self) -> list[LearnedVariable]:
+        """The variables discovery learned, oldest first (``app.discovery.variables``)."""
+        cursor = self._db.execute("SELECT body FROM learned_variables ORDER BY id")
+        return [_variable_decoder.decode(str(body)) for (body,) in cursor]
 
     def writes(self) -> int:
         """How many times patterns were saved: it changes when any writer, in any process,
@@ -184,15 +217,15 @@ class PatternStore:
             """
                 INSERT INTO patterns (id, name, service, span_kind, family, operation,
                     matcher_fields, matchers, hints, stats, parents, children, updated_unix_s,
-                    merged_into)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    merged_into, exclusions)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
                     family = excluded.family,
                     operation = excluded.operation, matcher_fields = excluded.matcher_fields,
                     matchers = excluded.matchers, hints = excluded.hints,
                     stats = excluded.stats, parents = excluded.parents,
                     children = excluded.children, updated_unix_s = excluded.updated_unix_s,
-                    merged_into = excluded.merged_into
+                    merged_into = excluded.merged_into, exclusions = excluded.exclusions
                 """,
             rows,
         )
@@ -204,7 +237,7 @@ class PatternStore:
         gives the few patterns whose durations over time are wanted)."""
         cursor = self._db.execute(
             "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
-            "parents, children, merged_into FROM patterns ORDER BY id"
+            "parents, children, merged_into, exclusions FROM patterns ORDER BY id"
         )
         return [_pattern(row, sketches, timelines and sketches) for row in cursor]
 
@@ -220,7 +253,7 @@ class PatternStore:
             marks = ",".join("?" * len(chunk))
             cursor = self._db.execute(
                 "SELECT id, name, service, span_kind, family, operation, matchers, hints, stats, "
-                f"parents, children, merged_into FROM patterns WHERE id IN ({marks})",
+                f"parents, children, merged_into, exclusions FROM patterns WHERE id IN ({marks})",
                 chunk,
             )
             for row in cursor:
@@ -316,6 +349,7 @@ def _row(pattern: SpanPattern, now: float) -> tuple[object, ...]:
         json.dumps({str(k): v for k, v in pattern.children.items()}),
         now,
         pattern.merged_into,
+        json.dumps([[m.as_dict() for m in excluded] for excluded in pattern.exclusions]),
     )
 
 
@@ -329,21 +363,26 @@ def _pattern(row: tuple[Any, ...], sketches: bool = True, timelines: bool = True
         span_kind=str(kind),
         family=Family(family),
         operation=str(operation),
-        matchers=tuple(
-            Matcher(
-                FieldType(m["field_type"]),
-                m["field_name"],
-                MatchType(m["match_type"]),
-                m["match_value"],
-            )
-            for m in json.loads(str(matchers))
-        ),
+        matchers=tuple(matcher_of(m) for m in json.loads(str(matchers))),
         hints=json.loads(str(hints)),
         name=str(name),
         stats=_decode_stats(bytes(stats), sketches, timelines),
         parents=Counter({int(k): v for k, v in json.loads(str(parents)).items()}),
         children=Counter({int(k): v for k, v in json.loads(str(children)).items()}),
         merged_into=None if row[11] is None else int(row[11]),
+        exclusions=tuple(
+            tuple(matcher_of(m) for m in excluded) for excluded in json.loads(str(row[12]))
+        ),
+    )
+
+
+def matcher_of(stored: dict[str, str]) -> Matcher:
+    """A matcher from its ``as_dict`` form."""
+    return Matcher(
+        FieldType(stored["field_type"]),
+        stored["field_name"],
+        MatchType(stored["match_type"]),
+        stored["match_value"],
     )
 
 

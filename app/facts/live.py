@@ -2,7 +2,7 @@
 
 Stored statistics cover the spans discovery saw (a sample, at Tempo scale); Tempo's metrics
 cover every span of the window. The pattern's matchers compiled to TraceQL
-(``app.chat.traceql``) select exactly its spans; three instant queries give its rate, its
+(``app.discovery.traceql``) select exactly its spans; three instant queries give its rate, its
 error rate and its duration quantiles. Tempo's metrics-generator only holds recent spans, so
 a window older than its retention comes back empty: such facts say they found nothing.
 """
@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.chat.traceql import traceql_metrics_for
 from app.discovery.patterns import SpanPattern
+from app.discovery.traceql import traceql_metrics_for
 from app.factory import build_tempo_client
 from app.settings import Settings
 from connectors.tempo import TempoClient

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from app.chat.service import ChatAnswer, GrafanaLinks
-from app.chat.traceql import grafana_explore_url
 from app.classify.figures import duration_text, percent_text
+from app.discovery.traceql import grafana_explore_url
 from app.settings import Settings
 
 SECTION_CHARS = 3000

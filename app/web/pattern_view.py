@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.chat.service import GrafanaLinks
-from app.chat.traceql import traceql_for
 from app.classify.store import ClassificationStore, Correction, StoredClassification
 from app.discovery.documents import sample_document
 from app.discovery.heads import PatternHead, read_heads_by_id
 from app.discovery.patterns import SpanPattern
+from app.discovery.traceql import traceql_for
 from app.web.catalog import merge_candidates
 from app.web.charts import Chart, duration_histogram, error_rate_over_time, latency_over_time
 

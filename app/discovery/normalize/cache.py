@@ -16,14 +16,14 @@ as Redis reads it (ioredis writes ``hgetall``, most clients ``HGETALL``). A span
 statement is keyed by its ``db.operation.name`` (legacy ``db.operation``) alone.
 
 The statement matcher is built from the same tokens: the command, then each key template
-with literal parts escaped and placeholders as ``PLACEHOLDER_REGEX``, then, where arguments
-were dropped, anything after whitespace. Two limits remain. Matchers cannot require an
-attribute to be absent, so a span without a statement, matched by its command alone, has
-matchers that a span of the same command with a statement also satisfies. And some
-placeholders take separators of their own (``{id}`` spans the ``-`` of UUIDs and base64url
-tokens, ``{email}`` dots), so a string split one way could match a template split another:
-``SKU-{id}`` matches ``SKU-`` followed by a base64url token that, with ``SKU-``, is an id
-as a whole. Neither occurs in real key schemes as far as we have seen.
+with literal parts escaped and each placeholder a short class (``[^:\\s]+``, anything up to
+the next colon or space: ``ids.placeholder_class``), then, where arguments were dropped,
+anything after whitespace. A placeholder that discovery learned (``cart:{cart_id}``) reads
+as a placeholder too, so the template of a key template is itself. The classes accept
+literal text as well, so a literal sibling (``product:featured`` beside ``product:{id}``) is
+told apart by matching most-specific-first (``app.discovery.exclusions``). Matchers cannot
+require an attribute to be absent, so a span without a statement, matched by its command
+alone, has matchers that a span of the same command with a statement also satisfies.
 
 ``template_name`` is also how messaging destinations are templated.
 """
@@ -35,7 +35,17 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from app.discovery.normalize.ids import DATE, DATE_REGEX, ID, PLACEHOLDER_REGEX, placeholder_for
+from app.discovery.normalize.ids import (
+    DATE,
+    DATE_REGEX,
+    EMAIL,
+    ID,
+    IN_KEY,
+    PLACEHOLDER_TOKEN,
+    is_placeholder,
+    placeholder_class,
+    placeholder_for,
+)
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span
 
@@ -80,15 +90,18 @@ class NameTemplate(NamedTuple):
     text: str
     """``cart:user:{id}``: what people read, and part of an operation key."""
     regex: str
-    """Matches exactly the names whose template is ``text`` (with ``re.fullmatch``)."""
+    """Matches (``re.fullmatch``) every name whose template is ``text``."""
     has_placeholder: bool
 
 
-_PLACEHOLDER_TEMPLATES = {
-    placeholder: NameTemplate(placeholder, regex, True)
-    for placeholder, regex in PLACEHOLDER_REGEX.items()
-}
+def _placeholder_template(placeholder: str) -> NameTemplate:
+    return NameTemplate(placeholder, placeholder_class(placeholder, IN_KEY), True)
+
+
+_PLACEHOLDER_TEMPLATES = {p: _placeholder_template(p) for p in (ID, EMAIL, DATE)}
 _ID_TEMPLATE = _PLACEHOLDER_TEMPLATES[ID]
+_PLACEHOLDERS = re.compile(f"({PLACEHOLDER_TOKEN})")
+"""Placeholders in a template (one group, so that ``split`` keeps them)."""
 
 # Bounded memories of what repeats; each is emptied when full (its entries are cheap to redo).
 _MAX_REMEMBERED = 65536
@@ -112,6 +125,15 @@ def _add_pieces(token: str, level: int, texts: list[str], regexes: list[str]) ->
                 elif part and not _add_known(part, texts, regexes):
                     _add_pieces(part, index + 1, texts, regexes)
             return
+    if "{" in token:  # placeholders a key template holds (``SKU-{id}``) stay whole
+        for position, piece in enumerate(_PLACEHOLDERS.split(token)):
+            if position % 2:
+                template = _placeholder_template(piece)
+                texts.append(template.text)
+                regexes.append(template.regex)
+            elif piece:
+                _add_words(_SPLITTERS[last].split(piece), texts, regexes)
+        return
     _add_words(_SPLITTERS[last].split(token), texts, regexes)
 
 
@@ -124,12 +146,15 @@ def _add_known(token: str, texts: list[str], regexes: list[str]) -> bool:
         return True
     if token.isdigit() and token.isascii():
         placeholder: str | None = ID
+    elif is_placeholder(token):
+        placeholder = token
     else:
         placeholder = placeholder_for(token)
     if placeholder is None:
         return False
-    texts.append(placeholder)
-    regexes.append(PLACEHOLDER_REGEX[placeholder])
+    template = _PLACEHOLDER_TEMPLATES.get(placeholder) or _placeholder_template(placeholder)
+    texts.append(template.text)
+    regexes.append(template.regex)
     return True
 
 
@@ -151,7 +176,7 @@ def _add_words(parts: list[str], texts: list[str], regexes: list[str]) -> None:
             placeholder = placeholder_for("".join(parts[start : stop + 1]))
             if placeholder is not None:
                 texts.append(placeholder)
-                regexes.append(PLACEHOLDER_REGEX[placeholder])
+                regexes.append(_PLACEHOLDER_TEMPLATES[placeholder].regex)
                 break
             stop -= 2
         else:
@@ -187,6 +212,8 @@ def _part_template(part: str) -> NameTemplate:
         return template
     if part.isdigit() and part.isascii():
         return _ID_TEMPLATE
+    if is_placeholder(part):
+        return _placeholder_template(part)
     placeholder = placeholder_for(part)
     if placeholder is not None:
         return _PLACEHOLDER_TEMPLATES[placeholder]
@@ -194,8 +221,8 @@ def _part_template(part: str) -> NameTemplate:
     regexes: list[str] = []
     _add_pieces(part, 0, texts, regexes)
     text = "".join(texts)
-    # No token is spelled like a placeholder, so the text changed exactly when ids went.
-    template = NameTemplate(text, "".join(regexes), text != part)
+    has_placeholder = text != part or ("{" in text and bool(_PLACEHOLDERS.search(text)))
+    template = NameTemplate(text, "".join(regexes), has_placeholder)
     if not template.has_placeholder:
         if len(_PARTS) >= _MAX_REMEMBERED:
             _PARTS.clear()
@@ -229,7 +256,6 @@ def _name_parts(name: str) -> tuple[NameTemplate, ...]:
     return tuple(map(_part_template, name.split(":")))
 
 
-_PLACEHOLDERS = re.compile("|".join(re.escape(p) for p in PLACEHOLDER_REGEX))
 _SEPARATOR_RUNS = re.compile(f"[{re.escape(_SEPARATORS)}]{{2,}}")
 
 
@@ -477,3 +503,28 @@ def normalize_cache(span: Span) -> Operation | None:
         if command is not None:
             return _command_operation(system_field, system, command_field, command)
     return None
+
+
+def read_key(operation: Operation) -> tuple[str, str, list[str]] | None:
+    """A cache operation keyed by its statement, read back: its system, command and key
+    templates; None for one keyed by its command alone, or with no key."""
+    fields = operation.matcher_fields
+    if len(fields) != 2 or fields[1] not in ("db.query.text", "db.statement"):
+        return None
+    system = operation.matchers[0].match_value
+    command = operation.hints.get("operation", "")
+    head = f"{system} {command} "
+    if not command or not operation.key.startswith(head):
+        return None
+    keys = operation.key[len(head) :].split(" ")
+    return (system, command, keys) if all(keys) else None
+
+
+def retemplated(operation: Operation, keys: list[str]) -> Operation:
+    """The operation with ``keys`` as its key templates (placeholders learned in them)."""
+    system = operation.matchers[0].match_value
+    command = operation.hints["operation"]
+    layout = _key_layout(command, system.lower() in _MEMCACHED_SYSTEMS)
+    shape = (command, layout, tuple(_name_parts(key) for key in keys))
+    fields = operation.matcher_fields
+    return _statement_operation(fields[0], system, fields[1], shape)

@@ -10,8 +10,10 @@ operation and collection attributes. A span without a statement is keyed by its
 system returns None and falls back to its span name.
 
 Matchers reference the attributes the span carries, current or legacy names alike: the
-system exactly and the statement by ``sql.statement_regex`` (every raw statement with the same
-normalized text, and no other); without a statement, the summary, operation and table exactly.
+system exactly; the operation (``db.operation.name``, legacy ``db.operation``) and table
+(``db.collection.name``, ``db.sql.table``...) exactly where they say what the statement says;
+and the statement by a short regex of its normalized text (``sql_matcher``). Without a
+statement: the summary, operation and table exactly.
 
 A limit of the contract, since no matcher can ask for an attribute to be absent: the matchers
 of a span keyed by summary, or by operation and table, are also met by a span of the same
@@ -31,6 +33,7 @@ from app.discovery.normalize.sql import (
     dialect_for_system,
     normalize_statement,
 )
+from app.discovery.normalize.sql_matcher import statement_matcher_regex
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span
 
@@ -56,11 +59,8 @@ def normalize_database(span: Span) -> Operation | None:
     if statement:
         normalized = normalize_statement(statement, dialect_for_system(system))
         if normalized.text:
-            operation_field = operation = table_field = table = ""
-            if normalized.dialect is SqlDialect.JSON or not normalized.table:
-                # for the key, or for naming what the statement does not name
-                operation_field, operation = _first(attributes, _OPERATION)
-                table_field, table = _first(attributes, _TABLE)
+            operation_field, operation = _first(attributes, _OPERATION)
+            table_field, table = _first(attributes, _TABLE)
             return _statement_operation(
                 system_field,
                 system,
@@ -127,9 +127,21 @@ def _statement_operation(
             if value:
                 words.append(value)
                 matchers.append(_exact(field, value))
+    else:
+        # Matched too where they say what the statement says, so that the key decides them
+        verb = normalized.operation.partition(" ")[0]
+        if operation and operation == verb:
+            matchers.append(_exact(operation_field, operation))
+        if table and table == normalized.table:
+            matchers.append(_exact(table_field, table))
     words.append(normalized.text)
     matchers.append(
-        Matcher(FieldType.SPAN_ATTRIBUTE, statement_field, MatchType.REGEX, normalized.regex)
+        Matcher(
+            FieldType.SPAN_ATTRIBUTE,
+            statement_field,
+            MatchType.REGEX,
+            statement_matcher_regex(normalized),
+        )
     )
     return Operation(
         Family.DATABASE,

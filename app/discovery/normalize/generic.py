@@ -10,17 +10,15 @@ so a UUID, ``ch_3PqL9x`` or ``jane@example.com`` stays one placeholder, while
 A piece that already is a placeholder, such as the ``{id}`` of
 ``/api/v1/contactservice/contacts/{id}`` that an instrumentation templated itself, counts as
 that placeholder: the name keys as it reads, and the same operation named with a real id
-(``/api/v1/contactservice/contacts/42``) gets the same key. This is also what keeps keys
-apart: without it, a literal ``{id}`` would give the key of a masked id but a matcher that
-only accepts the literal.
+(``/api/v1/contactservice/contacts/42``) gets the same key. Masking is idempotent, so the
+template of a key is the key, and a key with a placeholder that discovery learned
+(``{cart_id}``) templates the same way.
 
 The matcher (``name``) is exact when the key has no placeholder, else a regex built from the
-same pieces: literal text escaped, each placeholder the expression of ``ids`` that decided
-it (or the placeholder itself). Masking is idempotent, so the regex is built once per key,
-from the key. One gap remains: a placeholder's expression can reach over a separator (base64
-takes in ``-``, ``_``, ``/`` and ``=``; a date with a time ``:`` and ``.``), so a name that
-would be cut differently, such as ``job-`` and a 24-character token (one id as a whole),
-can satisfy the regex of ``job-{id}``.
+same pieces: literal text escaped, each placeholder a short class (``\\S+``: anything up to
+whitespace, see ``ids.placeholder_class``). The class also accepts literal text, so a
+literal sibling of a templated name is told apart by matching most-specific-first
+(``app.discovery.exclusions``).
 
 ``mask_text``, ``mask_tokens`` and ``escape`` are shared with the HTTP normalizer, which cuts
 URL paths and host names the same way.
@@ -34,7 +32,13 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from app.discovery.normalize.ids import PLACEHOLDER_REGEX, placeholder_for
+from app.discovery.normalize.ids import (
+    IN_NAME,
+    PLACEHOLDER_TOKEN,
+    is_placeholder,
+    placeholder_class,
+    placeholder_for,
+)
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span
 
@@ -61,12 +65,6 @@ def escape(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
-PLACEHOLDER_FRAGMENT = {
-    placeholder: f"(?:{escape(placeholder)}|{expression})"
-    for placeholder, expression in PLACEHOLDER_REGEX.items()
-}
-"""A placeholder's regex fragment: what ``ids`` masks as it, or the placeholder itself."""
-
 NAME_SEPARATORS = (
     re.compile(r"(\s+)"),
     re.compile(r"""([/:,;=#|&?!*+~^$'"`()<>\[\]\\]+)"""),
@@ -82,17 +80,16 @@ def _mask(
     level: int,
     texts: list[str],
     regexes: list[str] | None,
+    spans_not: str,
 ) -> bool:
-    """Append the masked pieces of ``text`` (and their regexes); whether any is a placeholder."""
-    fragment = PLACEHOLDER_FRAGMENT.get(text)
-    if fragment is None:
-        placeholder = placeholder_for(text)
-        if placeholder is not None:
-            text, fragment = placeholder, PLACEHOLDER_FRAGMENT[placeholder]
-    if fragment is not None:
-        texts.append(text)
+    """Append the masked pieces of ``text`` (and their regexes); whether any is a placeholder.
+
+    ``spans_not``: what a placeholder's class excludes (``ids.IN_PATH``...)."""
+    placeholder = text if is_placeholder(text) else placeholder_for(text)
+    if placeholder is not None:
+        texts.append(placeholder)
         if regexes is not None:
-            regexes.append(fragment)
+            regexes.append(placeholder_class(placeholder, spans_not))
         return True
     for finer in range(level, len(separators)):
         parts = separators[finer].split(text)
@@ -109,7 +106,7 @@ def _mask(
             texts.append(part)
             if regexes is not None:
                 regexes.append(escape(part))
-        elif part and _mask(part, separators, finer + 1, texts, regexes):
+        elif part and _mask(part, separators, finer + 1, texts, regexes, spans_not):
             templated = True
     return templated
 
@@ -121,27 +118,40 @@ def mask_text(text: str, separators: Sequence[re.Pattern[str]]) -> str:
     fine) ``separators`` that cuts it, and each part is masked the same way with the finer
     ones. Masking is idempotent, so ``mask_tokens`` of the result gives its regex.
     """
-    if text in PLACEHOLDER_FRAGMENT:
+    if is_placeholder(text):
         return text
     placeholder = placeholder_for(text)
     if placeholder is not None:
         return placeholder
     texts: list[str] = []
-    _mask(text, separators, 0, texts, None)
+    _mask(text, separators, 0, texts, None, "")
     return "".join(texts)
 
 
-def mask_tokens(text: str, separators: Sequence[re.Pattern[str]]) -> Template:
-    """``mask_text`` of ``text`` with the regex of every text masked to the same."""
+def mask_tokens(text: str, separators: Sequence[re.Pattern[str]], spans_not: str) -> Template:
+    """``mask_text`` of ``text`` with a regex of every text masked to the same, in which a
+    placeholder is a class of anything but ``spans_not``."""
     texts: list[str] = []
     regexes: list[str] = []
-    templated = _mask(text, separators, 0, texts, regexes)
+    templated = _mask(text, separators, 0, texts, regexes, spans_not)
     return Template("".join(texts), "".join(regexes), templated)
+
+
+_PLACEHOLDER_TOKENS = re.compile(f"({PLACEHOLDER_TOKEN})")
+
+
+def template_regex(text: str, spans_not: str) -> str:
+    """The regex of a template whose placeholders never span ``spans_not``: literal text
+    escaped, each placeholder its class (``ids.placeholder_class``)."""
+    return "".join(
+        placeholder_class(piece, spans_not) if index % 2 else escape(piece)
+        for index, piece in enumerate(_PLACEHOLDER_TOKENS.split(text))
+    )
 
 
 def template_name(name: str) -> Template:
     """A span name with its ids masked (see the module docstring)."""
-    return mask_tokens(name, NAME_SEPARATORS)
+    return mask_tokens(name, NAME_SEPARATORS, IN_NAME)
 
 
 @lru_cache(maxsize=65536)
@@ -167,3 +177,8 @@ def _operation(name: str) -> Operation:
 def normalize_generic(span: Span) -> Operation:
     """The operation of a span no semantic-convention family claims: its masked name."""
     return _operation(span.name)
+
+
+def retemplated(key: str) -> Operation:
+    """The operation of span names whose template is ``key`` (a placeholder learned in it)."""
+    return _key_operation(key)

@@ -40,7 +40,8 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from app.discovery.normalize.generic import PLACEHOLDER_FRAGMENT, escape, mask_text, mask_tokens
+from app.discovery.normalize.generic import escape, mask_text, mask_tokens
+from app.discovery.normalize.ids import IN_HOST, IN_PATH, is_placeholder
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span
 
@@ -126,7 +127,7 @@ def _segment_text(segment: str) -> str:
     text = _SEGMENTS.get(segment)
     if text is None:
         text = mask_text(segment, _SEGMENT_SEPARATORS)
-        if text not in PLACEHOLDER_FRAGMENT:
+        if not is_placeholder(text):
             if len(_SEGMENTS) >= _SEGMENTS_KEPT:
                 _SEGMENTS.clear()
             _SEGMENTS[segment] = text
@@ -135,7 +136,7 @@ def _segment_text(segment: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _segment_regex(segment_text: str) -> str:
-    return mask_tokens(segment_text, _SEGMENT_SEPARATORS).regex
+    return mask_tokens(segment_text, _SEGMENT_SEPARATORS, IN_PATH).regex
 
 
 @lru_cache(maxsize=65536)
@@ -217,7 +218,7 @@ def url_parts(url: str) -> UrlParts | None:
 def url_authority(parts: UrlParts) -> tuple[str, str]:
     """The authority of a URL as a key shows it, and the regex of URLs up to their path."""
     text = parts.host
-    regex = mask_tokens(parts.host, _HOST_SEPARATORS).regex
+    regex = mask_tokens(parts.host, _HOST_SEPARATORS, IN_HOST).regex
     if parts.userinfo:
         text = _USERINFO + text
         regex = "[^/?#]*@" + regex
@@ -332,7 +333,7 @@ def _client_url(method_field: str, method: str, url_field: str, url: str) -> Ope
 def _client_parts_operation(
     method_field: str, method: str, host_field: str, host: str, path_field: str, path: str
 ) -> Operation:
-    host_template = mask_tokens(host, _HOST_SEPARATORS)
+    host_template = mask_tokens(host, _HOST_SEPARATORS, IN_HOST)
     if host_template.templated:
         host_matcher = _regex(host_field, host_template.regex)
     else:
@@ -377,3 +378,64 @@ def normalize_http_client(span: Span) -> Operation | None:
     if path_found is None or host_found is None or not host_found[1]:
         return None
     return _client_parts(method_field, method, *host_found, *path_found)
+
+
+# --- keys read back (``app.discovery.normalize.positions``) -------------------------------
+
+
+class UrlKey(NamedTuple):
+    """An HTTP operation's key, read back into what it was made of."""
+
+    method_text: str
+    authority: UrlParts | None
+    """For a client's URL: its parts, ``path`` included; None otherwise."""
+    host: str
+    """For a client matched by host and path attributes; ``""`` otherwise."""
+    path: str
+
+
+def read_key(operation: Operation) -> UrlKey | None:
+    """What an HTTP operation's key says, when its path (and host) are templated text
+    (not a server's ``http.route``, which is the instrumentation's own template)."""
+    fields = operation.matcher_fields
+    method_text, _, rest = operation.key.partition(" ")
+    if operation.family is Family.HTTP_SERVER:
+        if len(fields) != 2 or fields[1] == "http.route" or not rest.startswith("/"):
+            return None
+        if " " in rest:  # a split pattern's ``[attribute=value]``
+            return None
+        return UrlKey(method_text, None, "", rest)
+    if operation.family is not Family.HTTP_CLIENT:
+        return None
+    authority, _, path = rest.partition(" ")
+    if not path.startswith("/") or " " in path:
+        return None
+    if len(fields) == 3:
+        if fields[1] not in _HOSTS or fields[2] not in (*_URLS, *_SERVER_PATHS):
+            return None
+        return UrlKey(method_text, None, authority, path)
+    if len(fields) != 2 or fields[1] not in _URLS:
+        return None
+    scheme = ""
+    if "://" in authority:
+        scheme, _, authority = authority.partition("://")
+    userinfo = authority.startswith(_USERINFO)
+    if userinfo:
+        authority = authority[len(_USERINFO) :]
+    host, colon, port = authority.rpartition(":")
+    if not (colon and port.isascii() and port.isdigit()):
+        host, port = authority, ""
+    return UrlKey(method_text, UrlParts(scheme, userinfo, host, port, path), "", path)
+
+
+def retemplated(operation: Operation, key: UrlKey) -> Operation:
+    """The operation of the same fields whose key is ``key``: with a placeholder learned
+    where a literal was (``/carts/{cart_id}/items``), its matchers say so."""
+    fields = operation.matcher_fields
+    method = operation.matchers[0].match_value
+    if operation.family is Family.HTTP_SERVER:
+        return _server_path_operation(fields[0], method, fields[1], key.path, fields[1] in _URLS)
+    if key.authority is not None:
+        parts = key.authority._replace(path=key.path)
+        return _client_url_operation(fields[0], method, fields[1], parts)
+    return _client_parts_operation(fields[0], method, fields[1], key.host, fields[2], key.path)

@@ -1,12 +1,19 @@
-"""Which tokens are ids, and the placeholders that replace them.
+"""Which tokens are ids, the placeholders that replace them, and how matchers spell them.
 
 A token is a path segment, a key part or a word of a span name. It becomes a placeholder
-when it matches one of the expressions below as a whole; anything else is kept literally.
-Every kind of id (integer, UUID, long hex, provider-style ``ch_3PqL9x``, base64-like token)
-becomes the same ``{id}``: one placeholder whose expression is the union of them all, so a
-literal token (it matched none) can never be matched by another key's placeholder. That is
-what lets regex matchers built from keys tell operations apart (``app.discovery.operation``).
-Emails and dates keep placeholders of their own: no id, and no literal, can look like one.
+when it matches one of the expressions below as a whole (the **shape rules**); anything else
+is kept literally, unless discovery learns from the spans that its position varies
+(``app.discovery.variables``). Every kind of id (integer, UUID, long hex, provider-style
+``ch_3PqL9x``, base64-like token) becomes the same ``{id}``; emails and dates keep
+placeholders of their own.
+
+Matchers do not repeat these expressions: in a regex matcher a placeholder is a short class,
+anything but the separators around it (``[^/?#]+`` in a URL path, ``[^:\\s]+`` in a cache
+key, ``\\S+`` in a span name), so that a person reads ``/carts/[^/?#]+/items`` at a glance.
+Such a class also accepts literal tokens; a literal sibling (``/orders/search`` beside
+``/orders/{id}``) is told apart by matching most-specific-first (``app.discovery.exclusions``).
+A date keeps a class of its own (it may hold ``:`` and ``.``), and so does an e-mail address
+(an ``@``), so that neither is taken for an id nor an id for one.
 
 The expressions use no look-around, so they also work as RE2 (Tempo's TraceQL ``=~``).
 """
@@ -57,7 +64,43 @@ DATE_REGEX = (
 )
 
 PLACEHOLDER_REGEX = {ID: ID_REGEX, EMAIL: EMAIL_REGEX, DATE: DATE_REGEX}
-"""What each placeholder stands for, as a regex fragment that matches a whole token."""
+"""What the shape rules take for each placeholder, as a regex that matches a whole token."""
+
+PLACEHOLDER_TOKEN = r"\{(?:id|email|date|[a-z][a-z0-9]{0,29}_id)\}"
+"""A placeholder as keys write it: ``{id}``, ``{email}``, ``{date}``, or one discovery learned
+(``{cart_id}``). Other words in braces are literal: an instrumentation's own template
+(``{userId}``), a Redis cluster hash tag (``{user1000}``)."""
+_PLACEHOLDER_TOKEN = re.compile(PLACEHOLDER_TOKEN)
+
+
+def is_placeholder(token: str) -> bool:
+    """Whether ``token`` is a placeholder as a whole (``PLACEHOLDER_TOKEN``)."""
+    return token[:1] == "{" and _PLACEHOLDER_TOKEN.fullmatch(token) is not None
+
+
+# What a placeholder never spans, as the inside of a regex class, by where it stands.
+IN_PATH = "/?#"
+IN_HOST = ".:/"
+IN_KEY = ":\\s"
+"""Cache keys."""
+IN_DESTINATION = ".:/\\s"
+"""Messaging destinations: ``events.{tenant}.orders``."""
+IN_NAME = "\\s"
+
+_DATE_CLASS = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[0-9:.TZ+-]*"
+
+
+def placeholder_class(placeholder: str, separators: str) -> str:
+    """The short regex a matcher writes for ``placeholder`` between ``separators``."""
+    # a date or an e-mail address, or the placeholder itself (an instrumentation's template)
+    if placeholder == DATE:
+        return r"(?:\{date\}|" + _DATE_CLASS + ")"
+    if placeholder == EMAIL:
+        return rf"(?:\{{email\}}|[^{separators}@]+@[^{separators}]+)"
+    if separators == "\\s":
+        return r"\S+"
+    return f"[^{separators}]+"
+
 
 _DATE = re.compile(DATE_REGEX)
 _EMAIL = re.compile(EMAIL_REGEX)

@@ -20,6 +20,8 @@ from types import MappingProxyType
 from typing import Any
 
 from app.discovery.normalize.cache import attribute_text, naming_words, template_name
+from app.discovery.normalize.generic import template_regex
+from app.discovery.normalize.ids import IN_DESTINATION
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span, SpanKind
 
@@ -54,7 +56,8 @@ def _destination(attributes: dict[str, Any]) -> _Destination | None:
         if name is not None:
             shown = template_name(name)
             if shown.has_placeholder:
-                return field, shown.text, MatchType.REGEX, shown.regex
+                regex = template_regex(shown.text, IN_DESTINATION)
+                return field, shown.text, MatchType.REGEX, regex
             return field, name, MatchType.EXACT, name
     for field, shown_text in _FLAG_FIELDS:
         if attribute_text(attributes.get(field)) == "true":
@@ -105,3 +108,32 @@ def normalize_messaging(span: Span) -> Operation | None:
         if operation is not None:
             return _operation(system, field, operation, _destination(attributes))
     return _operation(system, None, _KIND_OPERATION.get(span.kind), _destination(attributes))
+
+
+def read_key(operation: Operation) -> tuple[str, str] | None:
+    """The text before a messaging operation's destination, and the destination as its key
+    shows it; None when the destination is a template the instrumentation gave, or a flag."""
+    if operation.family is not Family.MESSAGING:
+        return None
+    destination_field = operation.matcher_fields[-1]
+    if destination_field not in _DESTINATION_FIELDS:
+        return None
+    system = operation.matchers[0].match_value
+    verb = operation.hints.get("operation")
+    head = f"{system} {verb} " if verb else f"{system} "
+    if not operation.key.startswith(head):
+        return None
+    return head, operation.key[len(head) :]
+
+
+def retemplated(operation: Operation, destination: str) -> Operation:
+    """The operation with ``destination`` (a template) as what its key shows."""
+    system = operation.matchers[0].match_value
+    fields = operation.matcher_fields
+    operation_field = fields[1] if len(fields) == 3 else None
+    if template_name(destination).has_placeholder:
+        regex = template_regex(destination, IN_DESTINATION)
+        found: _Destination = (fields[-1], destination, MatchType.REGEX, regex)
+    else:
+        found = (fields[-1], destination, MatchType.EXACT, destination)
+    return _operation(system, operation_field, operation.hints.get("operation"), found)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
+from app.discovery.cluster import PatternClusterer
 from app.discovery.operation import Operation
 from app.sample import SampleConfig, generate_traces
 from connectors.spans import Span
@@ -54,3 +56,35 @@ def check_family_on_sample() -> FamilyCheck:
                 assert matches == (key == operation.key), (span.attributes, key)
 
     return check
+
+
+def assert_each_span_is_its_patterns_alone(
+    normalizer: Callable[[Span], Operation | None], spans: list[Span]
+) -> None:
+    """Cluster the spans (no variables learned: each key its own pattern) and check that
+    every span satisfies its own pattern's matchers, most specific first (exclusions
+    included), and no other pattern's: the contract that keeps TraceQL counts exact."""
+
+    def operation_of(span: Span) -> Operation:
+        operation = normalizer(span)
+        assert operation is not None, span
+        return operation
+
+    unique = [
+        msgspec.structs.replace(span, trace_id=f"{i + 1:032x}", span_id=f"{i + 1:016x}")
+        for i, span in enumerate(spans)
+    ]
+    clusterer = PatternClusterer(operation_of, learning=False)
+    clusterer.accept(unique)
+    for span in unique:
+        key = operation_of(span).key
+        for pattern in clusterer.patterns:
+            if (pattern.service, pattern.span_kind) != (span.service_name, span.kind.label):
+                continue
+            mine = pattern.operation == key
+            assert pattern.matches(span) == mine, (
+                f"{span.name} {dict(span.attributes)} (key {key!r}) "
+                f"{'does not match' if mine else 'matches'} {pattern.operation!r}: "
+                f"{[m.match_value for m in pattern.matchers]} "
+                f"excluding {[[m.match_value for m in e] for e in pattern.exclusions]}"
+            )

@@ -12,6 +12,7 @@ from pathlib import Path
 import msgspec
 
 from app.discovery.cluster import PatternClusterer
+from app.discovery.normalize import normalize
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from app.discovery.store import PatternStore
 from connectors.spans import Span, SpanEvent, SpanKind, StatusCode
@@ -95,7 +96,7 @@ def _save_forever(path: str) -> None:
     """Save the same 200 patterns again and again, marked with a generation: the writer
     spends nearly all its time inside saves, where a kill would tear a non-atomic one."""
     store = PatternStore(Path(path))
-    clusterer = PatternClusterer(by_name)
+    clusterer = PatternClusterer(by_name, learning=False)  # 200 patterns, not one variable
     clusterer.accept([span(i, f"op {i % 200}") for i in range(1, 2000)])
     generation = 0
     while True:
@@ -124,3 +125,38 @@ def test_a_kill_during_saves_leaves_a_whole_store(tmp_path: Path) -> None:
     loaded = PatternStore(path).load()
     assert len(loaded) == 200
     assert len({p.hints["generation"] for p in loaded}) == 1  # one save, not a mix of two
+
+
+def test_a_store_written_with_long_matchers_gets_short_ones_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "patterns.sqlite"
+    store = PatternStore(path)
+    clusterer = PatternClusterer(normalize)
+    urls = [f"http://cart/orders/{n}" for n in range(40)] + ["http://cart/orders/search"] * 20
+    client_spans = [
+        msgspec.structs.replace(
+            span(number, "GET"),
+            kind=SpanKind.CLIENT,
+            attributes={"http.request.method": "GET", "url.full": url},
+        )
+        for number, url in enumerate(urls, 1)
+    ]
+    clusterer.accept(client_spans)
+    store.save(clusterer.patterns)
+    # as schema 2 wrote them: every {id} spelled out, no exclusions
+    long_id = "(?:" + "|".join(["[0-9]+"] * 200) + ")"
+    store.connection.execute(
+        "UPDATE patterns SET matchers = json_replace(matchers, '$[1].match_value', ?) "
+        "WHERE operation = 'GET cart /orders/{id}'",
+        (f"https?://cart(?::(?:80|443))?/orders/{long_id}(?:[?#].*)?",),
+    )
+    store.connection.execute("ALTER TABLE patterns DROP COLUMN exclusions")
+    store.connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store.close()
+
+    reopened = {p.operation: p for p in PatternStore(path).load()}
+    general = reopened["GET cart /orders/{id}"]
+    assert general.matchers[1].match_value == "https?://cart(?::(?:80|443))?/orders/[^/?#]+(?:[?#].*)?"
+    assert [[m.match_value for m in e] for e in general.exclusions] == [
+        ["https?://cart(?::(?:80|443))?/orders/search(?:[?#].*)?"]
+    ]
+    assert all(general.matches(s) == (s.attributes["url.full"][-1] != "h") for s in client_spans)

@@ -2,14 +2,15 @@
 
 Every answer that cites a pattern shows the query that finds its spans in Tempo, so a
 person can check the answer against the spans themselves. The query is one spanset filter:
-the pattern's service and span kind, then one condition per matcher, all joined by ``&&``::
+the pattern's service and span kind, then one condition per matcher and per exclusion, all
+joined by ``&&``::
 
     { resource.service.name = "inventory" && kind = client
       && span.db.system = "postgresql" && span.db.query.text =~ "..." }
 
-It selects exactly the spans the matchers select (``Matcher.matches``), given how Tempo
-2.10 reads TraceQL (checked against Tempo's lexer, ``pkg/traceql/lexer.go``, and the
-TraceQL documentation):
+It selects exactly the spans the pattern's matchers select (``SpanPattern.matches``), given
+how Tempo 2.10 reads TraceQL (checked against Tempo's lexer, ``pkg/traceql/lexer.go``, and
+the TraceQL documentation):
 
 - **Strings** are Go string literals (Tempo unquotes them with ``strconv.Unquote``):
   a backslash and a double quote are escaped, and so are control characters, since a
@@ -42,10 +43,15 @@ TraceQL documentation):
 - **Service.** A span without a ``service.name`` belongs to service ``unknown_service``
   (``Span.service_name``), whose condition also accepts a missing or empty name.
 
-Queries are as long as their matchers: a SQL pattern's regex spells out every way a literal
-can be written, so its query runs to kilobytes (21 KB at most on the sample system, 71 KB as
-an Explore link). Go servers read request lines of up to 1 MB by default, but a proxy in
-front of Tempo or Grafana that limits URLs (nginx: 8 KB) refuses such a link (414).
+**Most specific first.** A pattern's exclusions (``app.discovery.exclusions``) become
+negated conditions: ``span.url.full !~ "..."`` for a sibling that differs in one field,
+``(a != x || b != y)`` for one that differs in several; they are on fields the pattern's own
+conditions require, so TraceQL's rule that ``!=`` and ``!~`` are false on a missing
+attribute never bites.
+
+Queries are as long as their matchers: a few hundred characters (matchers are short,
+``app.discovery.normalize.ids``), so an Explore link stays well under the 8 KB a default
+nginx in front of Grafana accepts.
 """
 
 from __future__ import annotations
@@ -171,7 +177,16 @@ def _conditions(pattern: SpanPattern) -> list[str]:
         _service_condition(pattern.service),
         f"kind = {pattern.span_kind}",
         *(_condition(matcher) for matcher in pattern.matchers),
+        *(_exclusion(excluded) for excluded in pattern.exclusions),
     ]
+
+
+def _exclusion(matchers: tuple[Matcher, ...]) -> str:
+    """Not all of ``matchers``: a more specific sibling's spans (``app.discovery.exclusions``).
+
+    An exclusion is on fields the pattern's own matchers require, so a negated comparison
+    never meets a missing attribute (where TraceQL's ``!=`` and ``!~`` are false)."""
+    return _any_of([_condition(matcher, negate=True) for matcher in matchers])
 
 
 def _service_condition(service: str) -> str:
@@ -181,43 +196,56 @@ def _service_condition(service: str) -> str:
     return f"{field} = {string_literal(service)}"
 
 
-def _condition(matcher: Matcher) -> str:
+def _condition(matcher: Matcher, *, negate: bool = False) -> str:
+    """The matcher as a condition, or (``negate``) as the condition that it fails."""
+    equal = "!=" if negate else "="
     if matcher.field_type is FieldType.SPAN_FIELD:
         if matcher.field_name == "name":
-            return _string_condition("name", matcher)
+            return _string_condition("name", matcher, negate)
         if matcher.field_name == "kind":
-            return _enum_condition("kind", _KINDS, matcher)
+            return _enum_condition("kind", _KINDS, matcher, negate)
         if matcher.field_name == "status":
-            return _enum_condition("status", _STATUSES, matcher)
+            return _enum_condition("status", _STATUSES, matcher, negate)
         raise ValueError(f"unknown span field {matcher.field_name!r}")
     scope = "span" if matcher.field_type is FieldType.SPAN_ATTRIBUTE else "resource"
     field = f"{scope}.{attribute_name(matcher.field_name)}"
     value = matcher.match_value
     if matcher.field_name in INT_ATTRIBUTES:
         if matcher.match_type is MatchType.EXACT and _INT.fullmatch(value):
-            return f"{field} = {value}"
+            return f"{field} {equal} {value}"
         if matcher.match_type is MatchType.REGEX:
             options = _int_alternation(value)
             if options is not None:
-                return _any_of([f"{field} = {option}" for option in options])
+                return _either([f"{field} {equal} {option}" for option in options], negate)
     elif matcher.match_type is MatchType.EXACT and _typed_literal(value) is not None:
-        return _any_of([f"{field} = {_typed_literal(value)}", f"{field} = {string_literal(value)}"])
-    return _string_condition(field, matcher)
+        typed, text = _typed_literal(value), string_literal(value)
+        return _either([f"{field} {equal} {typed}", f"{field} {equal} {text}"], negate)
+    return _string_condition(field, matcher, negate)
 
 
-def _string_condition(field: str, matcher: Matcher) -> str:
+def _string_condition(field: str, matcher: Matcher, negate: bool = False) -> str:
     if matcher.match_type is MatchType.EXACT:
-        return f"{field} = {string_literal(matcher.match_value)}"
+        return f"{field} {'!=' if negate else '='} {string_literal(matcher.match_value)}"
+    match = "!~" if negate else "=~"
     if matcher.match_type is MatchType.STARTS_WITH:
-        return f"{field} =~ {string_literal(re2_quote(matcher.match_value) + '.*')}"
-    return f"{field} =~ {string_literal(matcher.match_value)}"
+        return f"{field} {match} {string_literal(re2_quote(matcher.match_value) + '.*')}"
+    return f"{field} {match} {string_literal(matcher.match_value)}"
 
 
-def _enum_condition(field: str, labels: tuple[str, ...], matcher: Matcher) -> str:
+def _enum_condition(
+    field: str, labels: tuple[str, ...], matcher: Matcher, negate: bool = False
+) -> str:
     accepted = [label for label in labels if _accepts(matcher, label)]
     if not accepted:
-        return "false"
-    return _any_of([f"{field} = {label}" for label in accepted])
+        return "true" if negate else "false"
+    return _either([f"{field} {'!=' if negate else '='} {label}" for label in accepted], negate)
+
+
+def _either(conditions: list[str], negate: bool) -> str:
+    """Any of ``conditions``; when they are negated comparisons, all of them (De Morgan)."""
+    if not negate or len(conditions) == 1:
+        return _any_of(conditions)
+    return "(" + " && ".join(conditions) + ")"
 
 
 def _accepts(matcher: Matcher, value: str) -> bool:

@@ -10,6 +10,7 @@ query selects exactly the spans the clusterer put in the pattern.
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from msgspec.structs import replace
 
-from app.chat.traceql import (
+from app.discovery.cluster import PatternClusterer
+from app.discovery.normalize import normalize
+from app.discovery.operation import Family, FieldType, Matcher, MatchType
+from app.discovery.overrides import merged_matchers
+from app.discovery.patterns import SpanPattern
+from app.discovery.run import sample_batches
+from app.discovery.traceql import (
     INT_ATTRIBUTES,
     attribute_name,
     grafana_explore_url,
@@ -27,12 +35,6 @@ from app.chat.traceql import (
     traceql_for,
     traceql_metrics_for,
 )
-from app.discovery.cluster import PatternClusterer
-from app.discovery.normalize import normalize
-from app.discovery.operation import Family, FieldType, Matcher, MatchType
-from app.discovery.overrides import merged_matchers
-from app.discovery.patterns import SpanPattern
-from app.discovery.run import sample_batches
 from app.sample import FaultName, faults_by_name
 from connectors.spans import Span, SpanKind, StatusCode
 
@@ -45,7 +47,7 @@ _TOKEN = re.compile(
                |name|kind|status)(?![\w."])
     | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
     | (?P<word>[a-z]+)
-    | (?P<op>&&|\|\||=~|=|\{|\}|\(|\))
+    | (?P<op>&&|\|\||!=|!~|=~|=|\{|\}|\(|\))
     )""",
     re.VERBOSE,
 )
@@ -158,17 +160,20 @@ class _Reader:
         return lambda span: all(term(span) for term in terms)
 
     def term(self) -> Predicate:
-        if self.peek() == ("word", "false"):
-            self.take("word")
-            return lambda span: False
+        if self.peek() in (("word", "false"), ("word", "true")):
+            constant = self.take("word") == "true"
+            return lambda span: constant
         if self.peek() != ("op", "("):
             return self.comparison()
         self.take("op", "(")
         options = [self.comparison()]
-        while self.peek() == ("op", "||"):
-            self.take("op", "||")
+        joiner = self.peek()
+        while self.peek() == joiner and joiner in (("op", "||"), ("op", "&&")):
+            self.take("op")
             options.append(self.comparison())
         self.take("op", ")")
+        if joiner == ("op", "&&"):
+            return lambda span: all(option(span) for option in options)
         return lambda span: any(option(span) for option in options)
 
     def comparison(self) -> Predicate:
@@ -176,11 +181,15 @@ class _Reader:
         operator = self.take("op")
         kind, text = self.tokens[self.index]
         self.index += 1
-        if operator == "=~":
-            assert kind == "string", f"=~ takes a string, not {text}"
+        if operator in ("=~", "!~"):
+            assert kind == "string", f"{operator} takes a string, not {text}"
             expression = re.compile(_go_unquote(text), re.DOTALL)  # Tempo: ^(?s:...)$
+            if operator == "!~":  # false where the attribute is missing or not a string
+                return lambda span: isinstance(value_of(span), str) and not _regex(
+                    value_of(span), expression
+                )
             return lambda span: _regex(value_of(span), expression)
-        assert operator == "=", operator
+        assert operator in ("=", "!="), operator
         literal: Any
         if kind == "string":
             literal = _go_unquote(text)
@@ -193,7 +202,21 @@ class _Reader:
         else:
             assert text in _KEYWORDS, f"unknown keyword {text}"
             kind, literal = "keyword", text
+        if operator == "!=":  # false where the attribute is missing or of another type
+            return lambda span: _comparable(value_of(span), kind) and not _equals(
+                value_of(span), kind, literal
+            )
         return lambda span: _equals(value_of(span), kind, literal)
+
+
+def _comparable(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    return value is not None
 
 
 def _compile(query: str) -> Predicate:
@@ -270,6 +293,48 @@ def test_each_patterns_query_selects_exactly_its_spans(seed: int, faults: tuple)
             if selects(span) != (pattern_id == pattern.id)
         ]
         assert not wrong, f"{pattern.name}: {traceql_for(pattern)[:200]} misselects {wrong[:3]}"
+
+
+def test_learned_variables_and_literal_siblings_select_exactly_their_spans() -> None:
+    rng = random.Random(3)
+    spans = []
+    for number in range(600):
+        order = "search" if number % 4 == 0 else "".join(rng.choices("abcdefghjk", k=9))
+        url = f"http://cart/orders/{order}?page={number}"
+        spans.append(_span({"http.request.method": "GET", "url.full": url}, kind=SpanKind.CLIENT))
+    spans = [replace(s, span_id=f"{n:016x}", trace_id=f"{n:032x}") for n, s in enumerate(spans, 1)]
+    clusterer = PatternClusterer(normalize)
+    clusterer.accept(spans)
+    live = [p for p in clusterer.patterns if p.merged_into is None]
+    assert sorted(p.operation for p in live) == [
+        "GET cart /orders/search",
+        "GET cart /orders/{order_id}",
+    ]
+    for pattern in live:
+        query = traceql_for(pattern)
+        selects = _compile(query)
+        assert sum(map(selects, spans)) == pattern.stats.count, query
+        assert all(selects(span) == pattern.matches(span) for span in spans), query
+    general = next(p for p in live if "{order_id}" in p.operation)
+    assert 'span.url.full !~ "https?://cart(?::(?:80|443))?/orders/search(?:[?#].*)?"' in (
+        traceql_for(general)
+    )
+
+
+def test_an_exclusion_of_several_fields_is_any_of_them_negated() -> None:
+    pattern = _pattern(_span_attribute("http.route", MatchType.REGEX, "/a/.*"))
+    pattern.exclusions = (
+        (
+            _span_attribute("http.route", MatchType.EXACT, "/a/b"),
+            _span_attribute("http.response.status_code", MatchType.EXACT, "404"),
+        ),
+    )
+    query = traceql_for(pattern)
+    assert '(span.http.route != "/a/b" || span.http.response.status_code != 404)' in query
+    selects = _compile(query)
+    assert selects(_span({"http.route": "/a/b", "http.response.status_code": 200}))
+    assert not selects(_span({"http.route": "/a/b", "http.response.status_code": 404}))
+    assert selects(_span({"http.route": "/a/c", "http.response.status_code": 404}))
 
 
 def test_a_merged_patterns_query_selects_the_spans_of_every_source() -> None:
