@@ -24,7 +24,7 @@ from app.classify.verdict import Category
 from app.cli.classify_command import classify_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import CliState, cli_state
-from app.discovery.documents import pattern_document, pattern_row
+from app.discovery.documents import pattern_document, pattern_row, pattern_selection
 from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
@@ -62,10 +62,20 @@ def list_patterns(
     ]
     if as_json:
         current = ClassificationStore(store).current(chosen)
-        rows = [_classified_row(pattern_row(p), current.get(p.id)) for p in chosen]
+        rows = [
+            {**_classified_row(pattern_row(p), current.get(p.id)), **pattern_selection(p)}
+            for p in chosen
+        ]
         typer.echo(json.dumps(rows, indent=2))
         return
     state.console.print(patterns_table(chosen, state.console.width))
+
+
+def _matcher_text(matcher: dict[str, str]) -> str:
+    """``span_attribute url.full regex https?://...``: the four fields, as the brief has them."""
+    return " ".join(
+        matcher[key] for key in ("field_type", "field_name", "match_type", "match_value")
+    )
 
 
 def _classified_row(row: dict[str, Any], stored: StoredClassification | None) -> dict[str, Any]:
@@ -127,13 +137,11 @@ def show_pattern(
     )
     _print_classification(state, document["classification"], document["aliases"])
     for matcher in document["matchers"]:
-        console.print(
-            escape(
-                f"  match {matcher['field_type']} {matcher['field_name']} "
-                f"{matcher['match_type']} {matcher['match_value']}"
-            ),
-            soft_wrap=True,
-        )
+        console.print(escape(f"  match {_matcher_text(matcher)}"), soft_wrap=True)
+    for excluded in document["exclusions"]:  # a more specific sibling's spans
+        unless = " and ".join(_matcher_text(matcher) for matcher in excluded)
+        console.print(escape(f"  unless {unless}"), soft_wrap=True)
+    console.print(escape(f"  traceql {document['traceql']}"), soft_wrap=True)
     console.print(
         f"  {stats['count']:,} spans, {stats['rate_per_s']:.2f}/s; p50 {stats['p50_ms']} ms, "
         f"p95 {stats['p95_ms']} ms, p99 {stats['p99_ms']} ms, max {stats['max_ms']} ms; "

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.discovery.patterns import SpanPattern
+from app.discovery.traceql import traceql_for
 from app.redact import redact_attributes, redact_text
 from connectors.spans import Span
 
@@ -30,7 +31,7 @@ def pattern_document(pattern: SpanPattern, patterns: Sequence[SpanPattern]) -> d
         "span_kind": pattern.span_kind,
         "family": pattern.family.value,
         "operation": pattern.operation,
-        "matchers": [m.as_dict() for m in pattern.matchers],
+        **pattern_selection(pattern),
         "hints": pattern.hints,
         "stats": stats.summary(),
         "parents": linked(pattern.parents),
@@ -41,6 +42,21 @@ def pattern_document(pattern: SpanPattern, patterns: Sequence[SpanPattern]) -> d
             "slowest": [sample_document(s) for s in stats.slowest_spans()],
             "errors": [sample_document(s) for s in stats.errors],
         },
+    }
+
+
+def pattern_selection(pattern: SpanPattern) -> dict[str, Any]:
+    """What selects the pattern's spans: its matchers, the more specific siblings' matchers
+    it leaves out (a span that meets all of one of them is not the pattern's), and the
+    TraceQL query that says both."""
+    try:
+        query: str | None = traceql_for(pattern)
+    except ValueError:  # a span kind TraceQL has no keyword for
+        query = None
+    return {
+        "matchers": [m.as_dict() for m in pattern.matchers],
+        "exclusions": [[m.as_dict() for m in excluded] for excluded in pattern.exclusions],
+        "traceql": query,
     }
 
 

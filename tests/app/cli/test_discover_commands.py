@@ -135,6 +135,15 @@ def test_patterns_list_and_show_as_json(discovered: tuple[Path, str]) -> None:
     assert document["stats"]["count"] == busiest["count"]
     assert document["matchers"] and document["samples"]["typical"]
     assert all(len(s["trace_id"]) == 32 for s in document["samples"]["typical"])
+    # both carry what selects the pattern's spans, as matchers and as TraceQL
+    for shown in (busiest, document):
+        assert shown["matchers"] == document["matchers"]
+        assert shown["exclusions"] == document["exclusions"] == []
+        assert shown["traceql"].startswith('{ resource.service.name = "payment" && kind = ')
+        assert len(shown["traceql"]) <= 1000
+    assert all(len(m["match_value"]) <= 300 for row in rows for m in row["matchers"])
+    code, output = run(data_dir, "patterns", "show", busiest["name"])
+    assert f"traceql {document['traceql']}" in output
 
 
 def test_show_unknown_pattern_suggests_names(discovered: tuple[Path, str]) -> None:
