@@ -39,6 +39,7 @@ from app.discovery.overrides import OverriddenNormalizer, Override, merge_into, 
 from app.discovery.patterns import PatternKey, SpanPattern
 from app.discovery.timeline import BASE_WIDTH_S
 from app.discovery.variables import (
+    MIN_SPANS,
     Group,
     GroupIndex,
     LearnedVariable,
@@ -171,6 +172,8 @@ class PatternClusterer:
         """Variables learned by this clusterer (``variables`` holds them too)."""
         self._learning = learning and scope is None
         self._groups = GroupIndex()
+        self._waiting_groups: dict[Group, None] = {}
+        """Groups of several patterns with too few spans to judge yet, oldest first."""
         self._created: list[int] = []
         for index, pattern in enumerate(known):
             if pattern.id != index:
@@ -275,6 +278,8 @@ class PatternClusterer:
             self._add_edges(edges)
         if lags:
             self._add_lags(lags)
+        if self._waiting_groups and self._learning:
+            self._judge_waiting()
         if self._created:
             self.touched.update(self._exclusions.added(self._created))
             self._created.clear()
@@ -377,11 +382,36 @@ class PatternClusterer:
             return patterns[member_id].stats.count + len(pending.get(member_id, ()))
 
         for group in self._groups.add(patterns[pattern_id]):
-            variable = learn(group, self._groups.members(group), count_of)
-            if variable is not None:
-                self._fold(variable, group)
+            if self._judge(group, count_of):
                 break
         return self._live(pattern_id)
+
+    def _judge(self, group: Group, count_of: Callable[[int], int]) -> bool:
+        """Learn what a group's evidence shows now (whether it did); a group with too few
+        spans yet waits to be judged again (``_judge_waiting``), as its spans come."""
+        members = self._groups.members(group)
+        variable = learn(group, members, count_of)
+        if variable is not None:
+            self._waiting_groups.pop(group, None)
+            self._fold(variable, group)
+            return True
+        if len(members) > 1 and sum(map(count_of, members.values())) < MIN_SPANS:
+            self._waiting_groups[group] = None
+        else:
+            self._waiting_groups.pop(group, None)
+        return False
+
+    def _judge_waiting(self) -> None:
+        """Judge again the groups that had too few spans: values that stopped being new
+        (five regions, a handful of shards) bring their evidence with later spans."""
+        patterns = self.patterns
+
+        def count_of(member_id: int) -> int:
+            return patterns[member_id].stats.count
+
+        for group in list(self._waiting_groups):
+            if group in self._waiting_groups:  # a fold may have judged it meanwhile
+                self._judge(group, count_of)
 
     def _fold(self, variable: LearnedVariable, group: Group) -> None:
         """Learn ``variable``: the group's patterns that it rewrites fold, per new key."""
@@ -391,14 +421,16 @@ class PatternClusterer:
         folds: dict[PatternKey, tuple[Operation, list[SpanPattern]]] = {}
         for member_id in self._groups.members(group).values():
             member = patterns[member_id]
-            positions = positions_of(operation_of(member))
-            folded = None if positions is None else variable.rewrite(positions)
-            if positions is None or folded is None:
+            folded = self.variables.apply(member.service, member.span_kind, operation_of(member))
+            if folded.key == member.operation:
                 continue  # a value kept literal
             key = (member.service, member.span_kind, folded.key, folded.matcher_fields)
-            folds.setdefault(key, (folded, []))[1].append(member)
-            if all(is_placeholder(positions.values[p]) for p in variable.positions):
-                folds[key][1].insert(0, folds[key][1].pop())  # its name reads well: it stays
+            members = folds.setdefault(key, (folded, []))[1]
+            # one with shape placeholders where the variable is has a name that reads well
+            if all(is_placeholder(value) for value in _values_at(member, variable)):
+                members.insert(0, member)
+            else:
+                members.append(member)
         for key, (folded, members) in folds.items():
             target = self._by_key.get(key)
             if target is not None:

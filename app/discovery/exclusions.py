@@ -18,9 +18,9 @@ is the more specific; the other gives way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from app.discovery.operation import Matcher, MatchType
+from app.discovery.operation import Family, Matcher, MatchType
 from app.discovery.patterns import SpanPattern
 from connectors.spans import Span
 
@@ -28,6 +28,7 @@ Scope = tuple[str, str, tuple[str, ...]]
 """(service, span kind, the fields its matchers read)."""
 
 _PLACEHOLDER = re.compile(r"\{[a-z][a-z0-9_]{0,39}\}")
+"""Placeholders in keys: discovery's, an asset collapse, a person's rule (``{tenant}``)."""
 
 
 def scope_of(pattern: SpanPattern) -> Scope:
@@ -46,8 +47,15 @@ def accepts(pattern: SpanPattern, span: Span) -> bool:
 
 
 def is_general(pattern: SpanPattern) -> bool:
-    """Whether its matchers can accept what another pattern's accept: not all exact."""
-    return any(m.match_type is not MatchType.EXACT for m in pattern.matchers)
+    """Whether its matchers can accept another pattern's spans: it has a placeholder, or is
+    a database statement (whose literals' class also takes words), or was merged from
+    several (an alternation). A literal URL, key or name matched by a regex (an optional
+    query string, a default port) accepts only spans of its own key."""
+    if all(m.match_type is MatchType.EXACT for m in pattern.matchers):
+        return False
+    if pattern.family is Family.DATABASE or _PLACEHOLDER.search(pattern.operation):
+        return True
+    return any(")|(?:" in m.match_value for m in pattern.matchers)
 
 
 def specificity(pattern: SpanPattern) -> int:
@@ -61,14 +69,22 @@ def exclusion(pattern: SpanPattern, sibling: SpanPattern) -> tuple[Matcher, ...]
     matcher differs, so that nothing could tell the two apart)."""
     if sibling is pattern or not is_general(pattern):
         return None
+    return _exclusion(pattern, sibling, is_general(sibling))
+
+
+def _exclusion(
+    pattern: SpanPattern, sibling: SpanPattern, sibling_general: bool
+) -> tuple[Matcher, ...] | None:
+    """``exclusion`` of a general pattern, whether the sibling is general being known."""
     if not any(accepts(pattern, span) for span in witnesses(sibling)):
         return None
-    if is_general(sibling) and any(accepts(sibling, span) for span in witnesses(pattern)):
+    if sibling_general and any(accepts(sibling, span) for span in witnesses(pattern)):
         # each takes the other's spans: the one with more literal text is the more specific
         if (specificity(sibling), -sibling.id) <= (specificity(pattern), -pattern.id):
             return None
     differing = tuple(
-        theirs for mine, theirs in zip(pattern.matchers, sibling.matchers, strict=True)
+        theirs
+        for mine, theirs in zip(pattern.matchers, sibling.matchers, strict=True)
         if mine != theirs
     )
     return differing or None
@@ -78,16 +94,24 @@ class ExclusionKeeper:
     """Keeps every live pattern's exclusions up to date as patterns come and go.
 
     ``patterns`` is the clusterer's list (ids are positions). Work is done per scope and
-    only where something changed: a new pattern is tested against its siblings, and a
-    scope whose patterns were folded together is worked out again.
+    only where something changed: a new pattern is tested against the general patterns of
+    its scope (a general one against all of them), and a scope whose patterns were folded
+    together is worked out again. Only general patterns (``is_general``) have exclusions.
     """
 
     def __init__(self, patterns: list[SpanPattern]) -> None:
         self._patterns = patterns
         self._scopes: dict[Scope, list[int]] = {}
+        self._general: dict[Scope, list[int]] = {}
         for pattern in patterns:
             if pattern.merged_into is None:
-                self._scopes.setdefault(scope_of(pattern), []).append(pattern.id)
+                self._enter(pattern)
+
+    def _enter(self, pattern: SpanPattern) -> None:
+        scope = scope_of(pattern)
+        self._scopes.setdefault(scope, []).append(pattern.id)
+        if is_general(pattern):
+            self._general.setdefault(scope, []).append(pattern.id)
 
     def added(self, new_ids: Iterable[int]) -> set[int]:
         """Take in new patterns (with their first samples); the ids whose exclusions changed."""
@@ -97,16 +121,21 @@ class ExclusionKeeper:
             new = patterns[new_id]
             if new.merged_into is not None:
                 continue
-            siblings = self._scopes.setdefault(scope_of(new), [])
-            for other_id in siblings:
+            scope = scope_of(new)
+            general = is_general(new)
+            for other_id in self._general.get(scope, ()):
                 other = patterns[other_id]
-                if other.merged_into is not None:
-                    continue
-                if _add(other, exclusion(other, new)):
+                if other.merged_into is None and _add(other, _exclusion(other, new, general)):
                     changed.add(other_id)
-                if _add(new, exclusion(new, other)):
-                    changed.add(new_id)
-            siblings.append(new_id)
+            if general:
+                generals = set(self._general.get(scope, ()))
+                for other_id in self._scopes.get(scope, ()):
+                    other = patterns[other_id]
+                    if other.merged_into is not None:
+                        continue
+                    if _add(new, _exclusion(new, other, other_id in generals)):
+                        changed.add(new_id)
+            self._enter(new)
         return changed
 
     def rescope(self, scope: Scope) -> set[int]:
@@ -118,20 +147,23 @@ class ExclusionKeeper:
             if patterns[pid].merged_into is None and scope_of(patterns[pid]) == scope
         ]
         self._scopes[scope] = live
+        generals = {pid for pid in live if is_general(patterns[pid])}
+        self._general[scope] = [pid for pid in live if pid in generals]
         changed = set()
-        siblings = [patterns[pid] for pid in live]
-        for pattern in siblings:
-            found = exclusions_of(pattern, siblings)
-            if found != pattern.exclusions:
-                pattern.exclusions = found
-                changed.add(pattern.id)
+        for pid in live:
+            pattern = patterns[pid]
+            found: list[tuple[Matcher, ...]] = []
+            if pid in generals:
+                for other_id in live:
+                    if other_id == pid:
+                        continue
+                    excluded = _exclusion(pattern, patterns[other_id], other_id in generals)
+                    if excluded is not None and excluded not in found:
+                        found.append(excluded)
+            if tuple(found) != pattern.exclusions:
+                pattern.exclusions = tuple(found)
+                changed.add(pid)
         return changed
-
-    def moved(self, pattern: SpanPattern, old_scope: Scope) -> None:
-        """A pattern whose matchers changed: it belongs to its new scope."""
-        if old_scope in self._scopes and pattern.id in self._scopes[old_scope]:
-            self._scopes[old_scope].remove(pattern.id)
-        self._scopes.setdefault(scope_of(pattern), []).append(pattern.id)
 
 
 def _add(pattern: SpanPattern, excluded: tuple[Matcher, ...] | None) -> bool:
@@ -140,14 +172,3 @@ def _add(pattern: SpanPattern, excluded: tuple[Matcher, ...] | None) -> bool:
     pattern.exclusions = (*pattern.exclusions, excluded)
     return True
 
-
-def exclusions_of(
-    pattern: SpanPattern, siblings: Sequence[SpanPattern]
-) -> tuple[tuple[Matcher, ...], ...]:
-    """The exclusions a pattern gets among ``siblings``."""
-    found: list[tuple[Matcher, ...]] = []
-    for sibling in siblings:
-        excluded = exclusion(pattern, sibling)
-        if excluded is not None and excluded not in found:
-            found.append(excluded)
-    return tuple(found)

@@ -13,20 +13,29 @@ one part (two path segments: ``/repos/{owner}/{repo}/pulls``, where neither posi
 ever varies under a fixed other). Each position of a group is judged on the values it holds
 there, counted in spans (the patterns' own counts: memory is the patterns'):
 
-- ``MIN_SPANS`` spans in the group at least: enough to tell frequent values from rare ones.
-- A value with ``FREQUENT_SHARE`` of the group's spans, and ``FREQUENT_FACTOR`` times the
-  spans of the median literal value, is a **frequent** value: a literal sibling such as
-  ``/orders/search`` beside the order ids; it stays a pattern of its own, and the variable's
-  matchers leave it out (most specific first, ``app.discovery.exclusions``).
+- A group is judged from ``MIN_EARLY_SPANS`` spans on, and again as spans come.
+- A **frequent** value is a literal sibling such as ``/orders/search`` beside the order
+  ids: it stays a pattern of its own, and the variable's matchers leave it out (most
+  specific first, ``app.discovery.exclusions``). From ``MIN_SPANS`` spans on, that is a
+  value with ``FREQUENT_SHARE`` of the group's spans and ``FREQUENT_FACTOR`` times the spans
+  of the median literal value. Before, a group with a value seen ``EARLY_FREQUENT`` times
+  waits for ``MIN_SPANS``: it may be a literal sibling.
 - The other literal values are **rare**. The position is a variable when there are
-  ``MIN_RARE`` rare values of which ``SINGLETON_SHARE`` or more were seen once (ids keep
-  coming; five locales or a dozen templates soon stop being new); when a shape rule already
-  put a placeholder there and ``MIN_RARE_BESIDE_PLACEHOLDER`` rare values were mostly seen
-  once (the ids the shape rule missed); or, whatever their counts, when there are
-  ``MAX_LITERALS`` rare values.
+  ``MIN_RARE`` rare values of which ``SINGLETON_SHARE`` or more were seen once
+  (``EARLY_SINGLETON_SHARE`` before ``MIN_SPANS``): ids keep coming, while five locales or a
+  dozen templates soon stop being new; when a shape rule found ids there too and
+  ``MIN_RARE_BESIDE_PLACEHOLDER`` rare values were mostly seen once (the ids it missed), or
+  ``MIN_RARE_BESIDE_PLACEHOLDER`` values are templated in part (``us-east-cell-{id}``: ids a
+  shape rule cut short); or, whatever their counts, when there are ``MAX_LITERALS`` rare
+  values.
 
-A group of two positions makes variables only when both positions are. Once learned, a
-variable stays: a position that looks stable in a later batch does not undo it.
+In a group of two positions, one judged a variable and one judged stable makes a variable
+of the first whatever the second holds (``/api/{version}/bookings/{booking_id}`` learns the
+bookings from the spans of all versions at once); the literal siblings of the first are
+then found among all its values and beside each value of the second (``siblings_beside``),
+so that ``/invoices/recent`` and ``/bookings/featured`` stay apart from the ids beside them.
+Once learned, a variable stays: a position that looks stable in a later batch does not
+undo it.
 """
 
 from __future__ import annotations
@@ -39,25 +48,35 @@ from itertools import combinations
 
 import msgspec
 
-from app.discovery.normalize.ids import is_placeholder
+from app.discovery.normalize.ids import PLACEHOLDER_TOKEN
 from app.discovery.normalize.positions import KEY, PATH, Positions, positions_of
 from app.discovery.operation import Operation
 from app.discovery.overrides import operation_of
 from app.discovery.patterns import SpanPattern
 
-MIN_SPANS = 64
-"""Spans a group needs before it is judged: at 5% a frequent value has some 3 of them."""
+MIN_EARLY_SPANS = 48
+"""Spans a group needs before it is judged at all: by then a literal sibling with a tenth
+of the calls has been seen twice or more in 96 groups out of 100."""
+MIN_SPANS = 96
+"""Spans from which frequent values are told by their counts: a sibling with a tenth of
+the calls then has ``FREQUENT_FACTOR`` times the median in 96 groups out of 100, and an id
+drawn from a few hundred almost never does."""
 FREQUENT_SHARE = 0.05
 """A value with this share of its group's spans is a literal sibling, not an id..."""
-FREQUENT_FACTOR = 5
+FREQUENT_FACTOR = 4
 """... if it also has this many times the spans of the median literal value: a value seen
-four times beside ids seen once each may be an id that was lucky."""
+three times beside ids seen once each may be an id that was lucky."""
+EARLY_FREQUENT = 2
+"""Before ``MIN_SPANS``, the spans of a value that may be a literal sibling: the position
+waits for ``MIN_SPANS`` then, so that only a group of values all seen once is judged early."""
 MIN_RARE = 8
 """Rare values needed: fewer could be a handful of stable values (versions, locales)."""
 MIN_RARE_BESIDE_PLACEHOLDER = 3
 """Rare values needed where a shape rule already found ids at the position."""
 SINGLETON_SHARE = 0.5
 """Of the rare values, the share seen only once: ids keep coming, literals repeat."""
+EARLY_SINGLETON_SHARE = 0.75
+"""The same, on the little evidence before ``MIN_SPANS``."""
 MAX_LITERALS = 64
 """Rare values that make a variable whatever their counts."""
 MAX_PAIRED_POSITIONS = 8
@@ -80,6 +99,10 @@ class LearnedVariable(msgspec.Struct, frozen=True):
     """Which positions (indexes of ``Positions.values``) hold a variable."""
     literals: tuple[tuple[str, ...], ...]
     """For each of them, the frequent values that stay patterns of their own."""
+    free: tuple[int, ...] = ()
+    """Positions whose value does not matter here and stays as it is: the version in
+    ``/api/{version}/bookings/{booking_id}``, judged stable where the booking was judged a
+    variable from the spans of all versions at once."""
 
     @property
     def template(self) -> str:
@@ -91,23 +114,17 @@ class LearnedVariable(msgspec.Struct, frozen=True):
         keeping = f" (keeping {', '.join(kept)})" if kept else ""
         return f"{self.service} {self.span_kind} `{self.template}`{keeping}"
 
-    def rewrite(self, positions: Positions) -> Operation | None:
-        """The operation with this variable's placeholders in place; None when it is not of
-        this template, or already has them."""
+    def fits(self, positions: Positions) -> bool:
+        """Whether a key is of this variable's template: the same but at its positions
+        with the same matcher fields."""
         pieces = positions.pieces
         mine = self.pieces
         if len(pieces) != len(mine) or positions.operation.matcher_fields != self.fields:
-            return None
-        holes = {2 * position + 1 for position in self.positions}
-        for index, piece in enumerate(pieces):
-            if index not in holes and piece != mine[index]:
-                return None
-        values: dict[int, str] = {}
-        for position, kept in zip(self.positions, self.literals, strict=True):
-            at = 2 * position + 1
-            if pieces[at] != mine[at] and pieces[at] not in kept:
-                values[position] = mine[at]
-        return positions.with_values(values) if values else None
+            return False
+        holes = {2 * position + 1 for position in (*self.positions, *self.free)}
+        return all(
+            index in holes or piece == mine[index] for index, piece in enumerate(pieces)
+        )
 
 
 @dataclass(frozen=True)
@@ -143,29 +160,67 @@ def groups_of(scope: Scope, positions: Positions) -> list[tuple[Group, tuple[str
     return found
 
 
-def decide(counts: Mapping[str, int]) -> tuple[str, ...] | None:
-    """Whether a position's values (value -> spans) make it a variable: the values to keep
-    literal if so, else None (see the module for the rules)."""
+def siblings_beside(counts: Mapping[str, int]) -> set[str]:
+    """The literal siblings among the values beside one value of a free position: by the
+    rule of ``frequent_values`` where there are ``MIN_EARLY_SPANS``; with fewer, every
+    value seen twice (an id that was lucky stays a pattern of its own, where a sibling
+    folded into the ids could not be told apart again)."""
     total = sum(counts.values())
+    if total >= MIN_EARLY_SPANS:
+        share = FREQUENT_SHARE * total
+        literal = sorted(n for v, n in counts.items() if not holds_placeholder(v))
+        typical = literal[len(literal) // 2] if literal else 0
+        least = max(share, FREQUENT_FACTOR * typical, EARLY_FREQUENT)
+    else:
+        least = EARLY_FREQUENT
+    return {v for v, n in counts.items() if n >= least and not holds_placeholder(v)}
+
+
+def frequent_values(counts: Mapping[str, int]) -> set[str]:
+    """The values of a position that are literal siblings (see the module)."""
+    total = sum(counts.values())
+    literal = sorted(n for v, n in counts.items() if not holds_placeholder(v))
     if total < MIN_SPANS:
+        least: float = EARLY_FREQUENT
+    else:
+        typical = literal[len(literal) // 2] if literal else 0
+        least = max(FREQUENT_SHARE * total, FREQUENT_FACTOR * typical)
+    return {v for v, n in counts.items() if n >= least and not holds_placeholder(v)}
+
+
+def decide(
+    counts: Mapping[str, int], frequent: set[str] | None = None
+) -> tuple[str, ...] | None:
+    """Whether a position's values (value -> spans) make it a variable: its ``frequent``
+    values (``frequent_values`` unless given), to keep literal, if so; else None."""
+    total = sum(counts.values())
+    if total < MIN_EARLY_SPANS:
         return None
-    literal = sorted(n for v, n in counts.items() if not is_placeholder(v))
-    typical = literal[len(literal) // 2] if literal else 0
-    least = max(FREQUENT_SHARE * total, FREQUENT_FACTOR * typical)
-    frequent = tuple(
-        sorted(v for v, n in counts.items() if n >= least and not is_placeholder(v))
-    )
-    rare = [n for v, n in counts.items() if v not in frequent and not is_placeholder(v)]
+    if frequent is None:
+        frequent = frequent_values(counts)
+    if frequent and total < MIN_SPANS:
+        return None  # a value seen again may be a literal sibling: wait for more spans
+    kept = tuple(sorted(frequent))
+    templated = [value for value in counts if holds_placeholder(value)]
+    rare = [n for v, n in counts.items() if v not in frequent and v not in templated]
     if len(rare) >= MAX_LITERALS:
-        return frequent
+        return kept
+    if not rare:  # ``us-east-cell-{id}``, ``eu-west-cell-{id}``...: ids a shape rule cut short
+        return kept if len(templated) >= MIN_RARE_BESIDE_PLACEHOLDER else None
     singletons = sum(1 for n in rare if n <= 1)
-    if not rare or singletons < SINGLETON_SHARE * len(rare):
+    share = SINGLETON_SHARE if total >= MIN_SPANS else EARLY_SINGLETON_SHARE
+    if singletons < share * len(rare):
         return None
-    beside_placeholder = any(is_placeholder(v) for v in counts)
-    needed = MIN_RARE_BESIDE_PLACEHOLDER if beside_placeholder else MIN_RARE
-    return frequent if len(rare) >= needed else None
+    needed = MIN_RARE_BESIDE_PLACEHOLDER if templated else MIN_RARE
+    return kept if len(rare) >= needed else None
 
 
+def holds_placeholder(value: str) -> bool:
+    """``{id}``, or a value a shape rule templated in part: ``SKU-{id}``."""
+    return "{" in value and _PLACEHOLDER_INSIDE.search(value) is not None
+
+
+_PLACEHOLDER_INSIDE = re.compile(PLACEHOLDER_TOKEN)
 _WORD = re.compile(r"[A-Za-z]{3,}")
 _NOT_NOUNS = frozenset({"api", "apis", "rest", "internal", "public"})
 
@@ -201,28 +256,45 @@ def learn(
     if len(members) < 2:
         return None
     spans = {values: count_of(pid) for values, pid in members.items()}
-    kept_per_position: list[tuple[str, ...]] = []
-    for index in range(len(group.positions)):
-        counts: Counter[str] = Counter()
-        for values, count in spans.items():
-            counts[values[index]] += count
-        kept = decide(counts)
-        if kept is None:
+    columns: list[Counter[str]] = [Counter() for _ in group.positions]
+    for values, count in spans.items():
+        for index, value in enumerate(values):
+            columns[index][value] += count
+    verdicts = [decide(column) for column in columns]
+    if all(verdict is None for verdict in verdicts):
+        return None
+    if None in verdicts:
+        if sum(spans.values()) < MIN_SPANS:
+            return None  # a free position needs as much evidence as a variable one
+        # the variable's literal siblings: among all its values, or beside one value of the
+        # free position (``/invoices/recent`` beside the invoice ids, where
+        # ``/bookings/featured`` is beside the booking ids)
+        index = verdicts.index(None)
+        variable = 1 - index
+        frequent = frequent_values(columns[variable])
+        for free_value in columns[index]:
+            beside = Counter({v[variable]: n for v, n in spans.items() if v[index] == free_value})
+            frequent |= siblings_beside(beside)
+        verdicts[variable] = decide(columns[variable], frequent)
+        if verdicts[variable] is None:
             return None
-        kept_per_position.append(kept)
+    judged = zip(group.positions, verdicts, strict=True)
+    variables = [position for position, verdict in judged if verdict is not None]
     pieces = list(group.pieces)
     for position, kind in zip(group.positions, group.kinds, strict=True):
-        # ``/repos/{id}/{id}``: the word before two variables names neither of them
-        followed = position + 1 in group.positions
-        pieces[2 * position + 1] = "{id}" if followed else placeholder_name(pieces, position, kind)
+        if position in variables:  # as the first key of the group will read (``_names``)
+            followed = position + 1 in variables
+            name = "{id}" if followed else placeholder_name(pieces, position, kind)
+            pieces[2 * position + 1] = name
     service, span_kind, fields = group.scope
     return LearnedVariable(
         service,
         span_kind,
         fields,
         tuple(piece or "" for piece in pieces),
-        group.positions,
-        tuple(kept_per_position),
+        tuple(variables),
+        tuple(verdict for verdict in verdicts if verdict is not None),
+        tuple(p for p in group.positions if p not in variables),
     )
 
 
@@ -257,19 +329,55 @@ class LearnedVariables:
 
 
 def rewritten(variables: Sequence[LearnedVariable], operation: Operation) -> Operation:
-    """``operation`` with the ``variables`` that apply to it in place, one after another."""
-    for _ in range(len(variables) + 1):
+    """``operation`` with placeholders where the ``variables`` of its template say.
+
+    Every variable that fits the key takes part at once: a value any of them keeps literal
+    stays, whichever learned the position first. A placeholder is named after the word
+    before it in the key (``placeholder_name``), so variables learned in different groups
+    name one position alike. Rewritten keys may fit other variables (learned where the key
+    had a placeholder already), so this goes on until nothing changes.
+    """
+    for _ in range(4):
         positions = positions_of(operation)
         if positions is None:
             return operation
-        for variable in variables:
-            changed = variable.rewrite(positions)
-            if changed is not None:
-                operation = changed
-                break
-        else:
+        fitting = [variable for variable in variables if variable.fits(positions)]
+        kept: dict[int, set[str]] = {}
+        for variable in fitting:
+            for position, literals in zip(variable.positions, variable.literals, strict=True):
+                kept.setdefault(position, set()).update(literals)
+        values = positions.values
+        replaced = {position for position, keep in kept.items() if values[position] not in keep}
+        if not replaced:
             return operation
+        names = _names(positions, replaced)
+        changes = {p: name for p, name in names.items() if values[p] != name}
+        if not changes:
+            return operation
+        changed = positions.with_values(changes)
+        if changed is None:
+            return operation
+        operation = changed
     return operation
+
+
+def _names(positions: Positions, replaced: set[int]) -> dict[int, str]:
+    """The placeholder of each position to replace, in the key as it will read."""
+    pieces: list[str | None] = list(positions.pieces)
+    values = positions.values
+    kinds = positions.kinds
+    for position in replaced:
+        pieces[2 * position + 1] = None
+    names = {}
+    for position in replaced:
+        after = position + 1
+        # ``/repos/{id}/{id}``: the word before two variables names neither of them
+        followed = after < len(values) and kinds[after] == kinds[position] and (
+            after in replaced or holds_placeholder(values[after])
+        )
+        kind = kinds[position]
+        names[position] = "{id}" if followed else placeholder_name(pieces, position, kind)
+    return names
 
 
 class GroupIndex:

@@ -59,10 +59,12 @@ def _live(clusterer: PatternClusterer) -> dict[str, int]:
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
-        ({f"id{i}": 1 for i in range(20)}, None),  # 20 spans: too few to judge
-        ({f"id{i}": 1 for i in range(70)}, ()),  # ids: every value new
-        ({"en": 20, "de": 15, "fr": 15, "ja": 10, "es": 10}, None),  # five stable locales
-        ({"search": 40, **{f"id{i}": 1 for i in range(30)}}, ("search",)),  # a literal sibling
+        ({f"id{i}": 1 for i in range(40)}, None),  # 40 spans: too few to judge
+        ({f"id{i}": 1 for i in range(50)}, ()),  # ids: every value new
+        ({"x": 2, **{f"id{i}": 1 for i in range(50)}}, None),  # x may be a sibling: wait
+        ({"x": 2, **{f"id{i}": 1 for i in range(94)}}, ()),  # ... it is not
+        ({"en": 40, "de": 30, "fr": 30, "ja": 20, "es": 20}, None),  # five stable locales
+        ({"search": 40, **{f"id{i}": 1 for i in range(100)}}, ("search",)),  # a sibling
         ({f"tpl{i}": 8 for i in range(12)}, None),  # a dozen templates: each seen often
         ({"{id}": 100, "a": 1, "b": 1, "c": 1}, ()),  # beside a shape rule's ids
         ({"{id}": 100, "a": 1, "b": 1}, None),  # two could be words
