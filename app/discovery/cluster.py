@@ -45,6 +45,9 @@ from app.discovery.variables import (
     LearnedVariable,
     LearnedVariables,
     learn,
+    refines,
+    rewritten,
+    without_literals,
 )
 from connectors.spans import Span, SpanKind
 
@@ -172,6 +175,8 @@ class PatternClusterer:
         """Variables learned by this clusterer (``variables`` holds them too)."""
         self._learning = learning and scope is None
         self._groups = GroupIndex()
+        self._kept: dict[int, LearnedVariable] = {}
+        """Patterns of values a learned variable keeps literal, judged again (``_refine``)."""
         self._waiting_groups: dict[Group, None] = {}
         """Groups of several patterns with too few spans to judge yet, oldest first."""
         self._created: list[int] = []
@@ -278,8 +283,11 @@ class PatternClusterer:
             self._add_edges(edges)
         if lags:
             self._add_lags(lags)
-        if self._waiting_groups and self._learning:
-            self._judge_waiting()
+        if self._learning:
+            if self._waiting_groups:
+                self._judge_waiting()
+            if self._kept:
+                self._refine()
         if self._created:
             self.touched.update(self._exclusions.added(self._created))
             self._created.clear()
@@ -423,7 +431,8 @@ class PatternClusterer:
             member = patterns[member_id]
             folded = self.variables.apply(member.service, member.span_kind, operation_of(member))
             if folded.key == member.operation:
-                continue  # a value kept literal
+                self._kept[member.id] = variable  # a value kept literal: judged again later
+                continue
             key = (member.service, member.span_kind, folded.key, folded.matcher_fields)
             members = folds.setdefault(key, (folded, []))[1]
             # one with shape placeholders where the variable is has a name that reads well
@@ -451,6 +460,39 @@ class PatternClusterer:
             self._groups.add(target)
             self.touched.add(target.id)
             self.touched.update(source.id for source in sources)
+            self.touched.update(self._exclusions.rescope(scope_of(target)))
+
+    def _refine(self) -> None:
+        """Fold the values kept literal whose share faded into their variables."""
+        patterns = self.patterns
+        for pattern_id, learned in list(self._kept.items()):
+            pattern = patterns[pattern_id]
+            variable = self.variables.current(learned)
+            positions = positions_of(operation_of(pattern))
+            if pattern.merged_into is not None or positions is None:
+                del self._kept[pattern_id]
+                continue
+            candidate = without_literals(variable, positions)
+            if candidate is None:
+                del self._kept[pattern_id]
+                continue
+            folded = rewritten([candidate], positions.operation)
+            target = self._by_key.get(
+                (pattern.service, pattern.span_kind, folded.key, folded.matcher_fields)
+            )
+            if target is None or target is pattern:
+                continue
+            target = patterns[self._live(target.id)]
+            if not refines(pattern.stats.count, target.stats.count):
+                continue
+            del self._kept[pattern_id]
+            self.variables.add(candidate)
+            self.learned.append(candidate)
+            if self._by_key.get(pattern.key) is pattern:
+                del self._by_key[pattern.key]
+            self._groups.remove(pattern.id)
+            merge_into(target, [pattern], patterns)
+            self.touched.update((target.id, pattern.id))
             self.touched.update(self._exclusions.rescope(scope_of(target)))
 
     def _rekey(self, pattern: SpanPattern, operation: Operation) -> None:

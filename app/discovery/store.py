@@ -61,8 +61,9 @@ CREATE TABLE IF NOT EXISTS overrides (
 );
 CREATE TABLE IF NOT EXISTS learned_variables (
     id INTEGER PRIMARY KEY,
-    body TEXT NOT NULL UNIQUE,
-    created_unix_s REAL NOT NULL
+    identity TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    updated_unix_s REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -187,13 +188,17 @@ class PatternStore:
         """
         now = time.time()
         rows = [_row(pattern, now) for pattern in patterns]
-        bodies = [(_variable_encoder.encode(v).decode(), now) for v in variables]
+        bodies = [
+            (json.dumps(v.identity), _variable_encoder.encode(v).decode(), now) for v in variables
+        ]
         with self.transaction():
             if written is not None and self.writes() != written:
                 raise StoreChanged("another writer saved patterns since they were loaded")
             self._upsert(rows)
             self._db.executemany(
-                "INSERT OR IGNORE INTO learned_variables (body, created_unix_s) VALUES (?, ?)",
+                "INSERT INTO learned_variables (identity, body, updated_unix_s) VALUES (?, ?, ?) "
+                "ON CONFLICT (identity) DO UPDATE SET body = excluded.body, "
+                "updated_unix_s = excluded.updated_unix_s",
                 bodies,
             )
 

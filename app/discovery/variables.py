@@ -35,7 +35,8 @@ bookings from the spans of all versions at once); the literal siblings of the fi
 then found among all its values and beside each value of the second (``siblings_beside``),
 so that ``/invoices/recent`` and ``/bookings/featured`` stay apart from the ids beside them.
 Once learned, a variable stays: a position that looks stable in a later batch does not
-undo it.
+undo it. A value it keeps literal is judged again as spans come (``refines``): a popular id
+that looked like a sibling folds in once its share fades.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ SINGLETON_SHARE = 0.5
 """Of the rare values, the share seen only once: ids keep coming, literals repeat."""
 EARLY_SINGLETON_SHARE = 0.75
 """The same, on the little evidence before ``MIN_SPANS``."""
+REFINE_SPANS = MIN_SPANS
+REFINE_SHARE = FREQUENT_SHARE / 2
+"""A value kept literal folds into its variable after all when, with ``REFINE_SPANS`` spans
+between them, it has less than this share: a popular id, lucky when the variable was
+learned, whose share fades; a literal sibling keeps its own."""
 MAX_LITERALS = 64
 """Rare values that make a variable whatever their counts."""
 MAX_PAIRED_POSITIONS = 8
@@ -108,6 +114,11 @@ class LearnedVariable(msgspec.Struct, frozen=True):
     def template(self) -> str:
         """The key with the placeholders: ``POST cart /carts/{cart_id}/items``."""
         return "".join(self.pieces)
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        """What it is, whatever literals it keeps (those can be refined later)."""
+        return (self.service, self.span_kind, self.fields, self.pieces, self.positions, self.free)
 
     def describe(self) -> str:
         kept = sorted({value for values in self.literals for value in values})
@@ -309,9 +320,20 @@ class LearnedVariables:
             self.add(variable)
 
     def add(self, variable: LearnedVariable) -> None:
-        self.variables.append(variable)
-        self._by_scope.setdefault((variable.service, variable.span_kind), []).append(variable)
+        """Learn a variable, or take its new literals where one of its identity is known."""
+        scope = self._by_scope.setdefault((variable.service, variable.span_kind), [])
+        for known in (self.variables, scope):
+            for index, other in enumerate(known):
+                if other.identity == variable.identity:
+                    known[index] = variable
+                    break
+            else:
+                known.append(variable)
         self._applied.clear()
+
+    def current(self, variable: LearnedVariable) -> LearnedVariable:
+        """The variable of this identity as it is now (its literals may have been refined)."""
+        return next((v for v in self.variables if v.identity == variable.identity), variable)
 
     def apply(self, service: str, kind: str, operation: Operation) -> Operation:
         """The operation with every learned variable of its template in place."""
@@ -326,6 +348,27 @@ class LearnedVariables:
                 self._applied.clear()
             self._applied[cache_key] = applied
         return applied
+
+
+def without_literals(
+    variable: LearnedVariable, positions: Positions
+) -> LearnedVariable | None:
+    """The variable no longer keeping the literal values that ``positions`` hold at its
+    positions; None when it keeps none of them."""
+    literals = tuple(
+        tuple(value for value in kept if value != positions.values[position])
+        for position, kept in zip(variable.positions, variable.literals, strict=True)
+    )
+    if literals == variable.literals:
+        return None
+    return msgspec.structs.replace(variable, literals=literals)
+
+
+def refines(kept_spans: int, variable_spans: int) -> bool:
+    """Whether a value kept literal, with ``kept_spans``, should fold into its variable's
+    pattern, with ``variable_spans`` (see ``REFINE_SHARE``)."""
+    total = kept_spans + variable_spans
+    return total >= REFINE_SPANS and kept_spans < REFINE_SHARE * total
 
 
 def rewritten(variables: Sequence[LearnedVariable], operation: Operation) -> Operation:

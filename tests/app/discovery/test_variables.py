@@ -219,6 +219,19 @@ def test_a_variable_learned_in_one_run_applies_in_the_next(tmp_path: Path) -> No
     assert again.report.new_patterns == 0
 
 
+def test_a_refined_variable_replaces_the_stored_one(tmp_path: Path) -> None:
+    rng = random.Random(13)
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    run = DiscoveryRun(store, normalize)
+    early = ["busycart"] * 12 + [_letters(rng) for _ in range(90)]
+    run.accept([_span(f"http://cart/carts/{cart}") for cart in early])
+    run.checkpoint()
+    assert [v.literals for v in store.learned_variables()] == [(("busycart",),)]
+    run.accept([_span(f"http://cart/carts/{_letters(rng)}") for _ in range(900)])
+    run.finish()
+    assert [v.literals for v in store.learned_variables()] == [((),)]
+
+
 def test_a_position_that_looks_stable_later_stays_a_variable() -> None:
     rng = random.Random(9)
     clusterer = PatternClusterer(normalize)
@@ -245,3 +258,30 @@ def test_a_group_judged_on_one_position_leaves_other_groups_alone() -> None:
 def test_groups_are_found_by_position() -> None:
     group = Group(("shop", "client", ("a",)), ("x", None, "y"), (0,), ("path",))
     assert group == Group(("shop", "client", ("a",)), ("x", None, "y"), (0,), ("path",))
+
+
+def test_a_popular_id_kept_literal_at_first_folds_in_when_its_share_fades() -> None:
+    rng = random.Random(11)
+    clusterer = PatternClusterer(normalize)
+    # early on one cart is busy: it looks like a literal sibling beside the others
+    early = ["busycart"] * 12 + [_letters(rng) for _ in range(90)]
+    rng.shuffle(early)
+    clusterer.accept([_span(f"http://cart/carts/{cart}") for cart in early])
+    assert "GET cart /carts/busycart" in _live(clusterer)
+    # then it is one cart among many
+    later = ["busycart"] * 3 + [_letters(rng) for _ in range(900)]
+    clusterer.accept([_span(f"http://cart/carts/{cart}") for cart in later])
+    assert _live(clusterer) == {"GET cart /carts/{cart_id}": 1005}
+    (variable,) = [v for v in clusterer.variables.variables if v.template.endswith("{cart_id}")]
+    assert variable.literals == ((),)
+
+
+def test_a_literal_sibling_stays_as_the_spans_grow() -> None:
+    rng = random.Random(12)
+    clusterer = PatternClusterer(normalize)
+    for _ in range(5):
+        orders = ["search" if rng.random() < 0.1 else _letters(rng) for _ in range(400)]
+        clusterer.accept([_span(f"http://cart/orders/{order}") for order in orders])
+    live = _live(clusterer)
+    assert set(live) == {"GET cart /orders/search", "GET cart /orders/{order_id}"}
+    assert sum(live.values()) == 2000
