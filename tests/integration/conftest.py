@@ -40,6 +40,7 @@ import respx
 from tests.integration.pushed_sample import (
     PushedSample,
     push_sample,
+    push_unfamiliar,
     wait_until_counted,
     wait_until_searchable,
 )
@@ -52,6 +53,11 @@ SAMPLE_TRACES = 300
 system's operations (some 110 patterns), pushed in under a second."""
 SAMPLE_SPREAD_S = 180.0
 TEAM_A_TRACES = 30
+UNFAMILIAR_SEED = 3
+UNFAMILIAR_TRACES = 3000
+"""Enough that discovery learns the ids of its busier operations (some 30,000 spans)."""
+UNFAMILIAR_TENANT = "unfamiliar"
+"""A tenant of its own, so that its spans never meet the sample system's in a window."""
 
 
 # --- Tempo ---------------------------------------------------------------------------------
@@ -145,6 +151,36 @@ def team_a_pushed(multitenant_tempo_server: TempoInstance) -> PushedSample:
         )
         wait_until_searchable(multitenant_tempo_server, sample)
     return sample
+
+
+@pytest.fixture(scope="session")
+def unfamiliar_counted(multitenant_tempo_server: TempoInstance) -> PushedSample:
+    """A system discovery never saw, pushed to the multi-tenant Tempo as its own tenant,
+    once Tempo's search finds every trace and its metrics count every span."""
+    with loopback_only(multitenant_tempo_server):
+        sample = push_unfamiliar(
+            multitenant_tempo_server,
+            seed=UNFAMILIAR_SEED,
+            traces=UNFAMILIAR_TRACES,
+            spread_s=SAMPLE_SPREAD_S,
+            org_id=UNFAMILIAR_TENANT,
+        )
+        wait_until_searchable(multitenant_tempo_server, sample)
+        wait_until_counted(multitenant_tempo_server, sample)
+    return sample
+
+
+@pytest.fixture(scope="session")
+def unfamiliar_data_dir(
+    unfamiliar_counted: PushedSample, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A data dir whose patterns ``spanwise discover --file`` found in the unfamiliar spans."""
+    data_dir = tmp_path_factory.mktemp("unfamiliar")
+    spans_file = unfamiliar_counted.write_otlp_json_lines(data_dir / "pushed.jsonl")
+    with respx.mock(assert_all_mocked=True), isolated(data_dir):
+        result = spanwise("--data-dir", data_dir, "discover", "--file", spans_file, "--no-classify")
+    assert result.exit_code == 0, result.output
+    return data_dir
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,8 @@ import httpx
 
 from app.ingest.otlp_sender import export_spans
 from app.sample import SampleConfig, generate_traces
+from app.sample.unfamiliar import UnfamiliarConfig
+from app.sample.unfamiliar import generate_traces as generate_unfamiliar
 from connectors.otlp import encode_otlp_json
 from connectors.spans import Span
 from tests.integration.tempo_oracle import instant_count, org_id_headers, poll, search_trace_ids
@@ -92,9 +94,29 @@ def push_sample(
         end_time_unix_nano=time.time_ns() - ENDS_BEFORE_NOW_S * 10**9,
         spread_s=spread_s,
     )
-    generated = list(generate_traces(config))
-    by_trace = {trace.trace_id: trace.spans for trace in generated}
-    assert len(by_trace) == len(generated), "the sample system repeated a trace id"
+    return push_traces(tempo, [t.spans for t in generate_traces(config)], org_id)
+
+
+def push_unfamiliar(
+    tempo: TempoInstance, *, seed: int, traces: int, spread_s: float, org_id: str | None = None
+) -> PushedSample:
+    """As ``push_sample``, a system the discovery code never saw (``app.sample.unfamiliar``):
+    ids of shapes no rule knows, which discovery has to learn."""
+    config = UnfamiliarConfig(
+        seed=seed,
+        traces=traces,
+        end_time_unix_nano=time.time_ns() - ENDS_BEFORE_NOW_S * 10**9,
+        spread_s=spread_s,
+    )
+    return push_traces(tempo, [t.spans for t in generate_unfamiliar(config)], org_id)
+
+
+def push_traces(
+    tempo: TempoInstance, traces: list[list[Span]], org_id: str | None = None
+) -> PushedSample:
+    """POST the traces to Tempo's OTLP/HTTP receiver, protobuf and JSON in turn, gzipped."""
+    by_trace = {spans[0].trace_id: spans for spans in traces}
+    assert len(by_trace) == len(traces), "a trace id came twice"
     with httpx.Client(headers=org_id_headers(org_id), timeout=30) as http:
         for number, batch in enumerate(_whole_traces(by_trace.values())):
             result = export_spans(
@@ -148,7 +170,7 @@ def wait_until_counted(tempo: TempoInstance, sample: PushedSample) -> None:
     metrics-generator sees spans a little after search does."""
     expected = sample.span_count
     counted = poll(
-        lambda: instant_count(tempo, "{ }", sample.start_s, sample.end_s),
+        lambda: instant_count(tempo, "{ }", sample.start_s, sample.end_s, org_id=sample.org_id),
         lambda counted: counted >= expected,
         timeout_s=INGEST_TIMEOUT_S,
         failure=lambda counted: (
