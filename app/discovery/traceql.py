@@ -177,8 +177,47 @@ def _conditions(pattern: SpanPattern) -> list[str]:
         _service_condition(pattern.service),
         f"kind = {pattern.span_kind}",
         *(_condition(matcher) for matcher in pattern.matchers),
-        *(_exclusion(excluded) for excluded in pattern.exclusions),
+        *_exclusions(pattern.exclusions),
     ]
+
+
+def _exclusions(exclusions: tuple[tuple[Matcher, ...], ...]) -> list[str]:
+    """The conditions that leave out more specific siblings; siblings told apart by one
+    string field share one condition (``span.url.full !~ "(?:a|b)"``), which keeps a
+    pattern with many siblings readable."""
+    conditions: list[str] = []
+    by_field: dict[tuple[FieldType, str], list[Matcher]] = {}
+    for excluded in exclusions:
+        (matcher, *others) = excluded
+        if others or not _compared_as_text(matcher):
+            conditions.append(_exclusion(excluded))
+        else:
+            by_field.setdefault((matcher.field_type, matcher.field_name), []).append(matcher)
+    for matchers in by_field.values():
+        if len(matchers) == 1:
+            conditions.append(_exclusion((matchers[0],)))
+            continue
+        options = "|".join(_as_re2(matcher) for matcher in matchers)
+        either = Matcher(matchers[0].field_type, matchers[0].field_name, MatchType.REGEX, options)
+        conditions.append(_condition(either, negate=True))
+    return conditions
+
+
+def _compared_as_text(matcher: Matcher) -> bool:
+    """Whether the matcher's condition is one string comparison (see the module: types)."""
+    if matcher.field_type is FieldType.SPAN_FIELD:
+        return matcher.field_name == "name"
+    if matcher.field_name in INT_ATTRIBUTES:
+        return False
+    return matcher.match_type is not MatchType.EXACT or _typed_literal(matcher.match_value) is None
+
+
+def _as_re2(matcher: Matcher) -> str:
+    if matcher.match_type is MatchType.EXACT:
+        return re2_quote(matcher.match_value)
+    if matcher.match_type is MatchType.STARTS_WITH:
+        return re2_quote(matcher.match_value) + ".*"
+    return f"(?:{matcher.match_value})"
 
 
 def _exclusion(matchers: tuple[Matcher, ...]) -> str:

@@ -18,8 +18,9 @@ there, counted in spans (the patterns' own counts: memory is the patterns'):
   ids: it stays a pattern of its own, and the variable's matchers leave it out (most
   specific first, ``app.discovery.exclusions``). From ``MIN_SPANS`` spans on, that is a
   value with ``FREQUENT_SHARE`` of the group's spans and ``FREQUENT_FACTOR`` times the spans
-  of the median literal value. Before, a group with a value seen ``EARLY_FREQUENT`` times
-  waits for ``MIN_SPANS``: it may be a literal sibling.
+  of the median literal value. Before, a value seen ``EARLY_FREQUENT`` times may be one:
+  the group waits for ``MIN_SPANS``, unless a shape rule found ids at the position too,
+  which makes it a variable keeping such values literal (``refines`` folds them later).
 - The other literal values are **rare**. The position is a variable when there are
   ``MIN_RARE`` rare values of which ``SINGLETON_SHARE`` or more were seen once
   (``EARLY_SINGLETON_SHARE`` before ``MIN_SPANS``): ids keep coming, while five locales or a
@@ -209,10 +210,10 @@ def decide(
         return None
     if frequent is None:
         frequent = frequent_values(counts)
-    if frequent and total < MIN_SPANS:
+    templated = [value for value in counts if holds_placeholder(value)]
+    if frequent and total < MIN_SPANS and not templated:
         return None  # a value seen again may be a literal sibling: wait for more spans
     kept = tuple(sorted(frequent))
-    templated = [value for value in counts if holds_placeholder(value)]
     rare = [n for v, n in counts.items() if v not in frequent and v not in templated]
     if len(rare) >= MAX_LITERALS:
         return kept

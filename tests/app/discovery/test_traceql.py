@@ -321,6 +321,20 @@ def test_learned_variables_and_literal_siblings_select_exactly_their_spans() -> 
     )
 
 
+def test_siblings_told_apart_by_one_field_share_one_condition() -> None:
+    pattern = _pattern(_span_attribute("url.path", MatchType.REGEX, "/orders/[^/?#]+"))
+    pattern.exclusions = (
+        (_span_attribute("url.path", MatchType.EXACT, "/orders/search"),),
+        (_span_attribute("url.path", MatchType.REGEX, "/orders/me(?:[?#].*)?"),),
+    )
+    query = traceql_for(pattern)
+    assert query.count("!~") == 1 and "/orders/search|(?:/orders/me" in query
+    selects = _compile(query)
+    assert selects(_span({"url.path": "/orders/42"}))
+    assert not selects(_span({"url.path": "/orders/search"}))
+    assert not selects(_span({"url.path": "/orders/me?x=1"}))
+
+
 def test_an_exclusion_of_several_fields_is_any_of_them_negated() -> None:
     pattern = _pattern(_span_attribute("http.route", MatchType.REGEX, "/a/.*"))
     pattern.exclusions = (
