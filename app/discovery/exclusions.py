@@ -8,11 +8,13 @@ its own. A span is a pattern's when it satisfies all its matchers and, for no ex
 of that exclusion's matchers (``SpanPattern.matches``; TraceQL writes an exclusion as
 ``span.url.path !~ "..."``, ``app.discovery.traceql``).
 
-Siblings are the patterns of one service and span kind that read the same fields. Whether a
-sibling's spans satisfy a pattern's matchers is decided from the sibling's sample spans,
-which are its spans: two patterns of one template differ only in what their placeholders
-took. When each accepts the other's samples, the one whose operation has more literal text
-is the more specific; the other gives way.
+Siblings are the patterns of one service and span kind. Whether a sibling's spans satisfy a
+pattern's matchers is decided from the sibling's sample spans, which are its spans: two
+patterns of one template differ only in what their placeholders took. When each accepts
+the other's samples, the one whose operation has more literal text is the more specific;
+the other gives way. A sibling may read other fields: a span named ``GET`` that no family
+could read is matched by its name alone, which an HTTP client's spans of that name share,
+and the name's pattern leaves them to it (an exclusion of all the HTTP pattern's matchers).
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ from app.discovery.operation import Family, Matcher, MatchType
 from app.discovery.patterns import SpanPattern
 from connectors.spans import Span
 
-Scope = tuple[str, str, tuple[str, ...]]
-"""(service, span kind, the fields its matchers read)."""
+Scope = tuple[str, str]
+"""(service, span kind)."""
 
 _PLACEHOLDER = re.compile(r"\{[a-z][a-z0-9_]{0,39}\}")
 """Placeholders in keys: discovery's, an asset collapse, a person's rule (``{tenant}``)."""
 
 
 def scope_of(pattern: SpanPattern) -> Scope:
-    return (pattern.service, pattern.span_kind, tuple(m.field_name for m in pattern.matchers))
+    return (pattern.service, pattern.span_kind)
 
 
 def witnesses(pattern: SpanPattern) -> list[Span]:
@@ -47,10 +49,12 @@ def accepts(pattern: SpanPattern, span: Span) -> bool:
 
 
 def is_general(pattern: SpanPattern) -> bool:
-    """Whether its matchers can accept another pattern's spans: it has a placeholder, or is
-    a database statement (whose literals' class also takes words), or was merged from
-    several (an alternation). A literal URL, key or name matched by a regex (an optional
-    query string, a default port) accepts only spans of its own key."""
+    """Whether its matchers can accept another pattern's spans: it is read from a span's
+    name, has a placeholder, is a database statement (whose literals' class also takes
+    words), or was merged from several (an alternation). A literal URL or key matched by a
+    regex (an optional query string, a default port) accepts only spans of its own key."""
+    if pattern.family is Family.GENERIC:
+        return True  # a name: other families' spans have names too
     if all(m.match_type is MatchType.EXACT for m in pattern.matchers):
         return False
     if pattern.family is Family.DATABASE or _PLACEHOLDER.search(pattern.operation):
@@ -82,11 +86,7 @@ def _exclusion(
         # each takes the other's spans: the one with more literal text is the more specific
         if (specificity(sibling), -sibling.id) <= (specificity(pattern), -pattern.id):
             return None
-    differing = tuple(
-        theirs
-        for mine, theirs in zip(pattern.matchers, sibling.matchers, strict=True)
-        if mine != theirs
-    )
+    differing = tuple(theirs for theirs in sibling.matchers if theirs not in pattern.matchers)
     return differing or None
 
 

@@ -400,15 +400,13 @@ def read_key(operation: Operation) -> UrlKey | None:
     fields = operation.matcher_fields
     method_text, _, rest = operation.key.partition(" ")
     if operation.family is Family.HTTP_SERVER:
-        if len(fields) != 2 or fields[1] == "http.route" or not rest.startswith("/"):
-            return None
-        if " " in rest:  # a split pattern's ``[attribute=value]``
-            return None
+        if len(fields) != 2 or fields[1] == "http.route" or not rest or " " in rest:
+            return None  # a route, or a split pattern's ``[attribute=value]``
         return UrlKey(method_text, None, "", rest)
     if operation.family is not Family.HTTP_CLIENT:
         return None
     authority, _, path = rest.partition(" ")
-    if not path.startswith("/") or " " in path:
+    if not path or " " in path:
         return None
     if len(fields) == 3:
         if fields[1] not in _HOSTS or fields[2] not in (*_URLS, *_SERVER_PATHS):
