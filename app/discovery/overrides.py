@@ -24,6 +24,7 @@ from dataclasses import replace
 
 import msgspec
 
+from app.discovery.normalize.generic import escape
 from app.discovery.operation import FieldType, Matcher, MatchType, Normalizer, Operation
 from app.discovery.patterns import PatternKey, SpanPattern
 from connectors.spans import Span, SpanKind
@@ -106,7 +107,8 @@ def apply_placeholder(rule: PlaceholderRule, operation: Operation) -> Operation:
     """The operation with the rule's text replaced, and matchers that accept any such text.
 
     Exact and prefix matchers become regexes with the rule's expression where the matched
-    text was; in regex matchers the literal text (as ``re.escape`` writes it) is replaced.
+    text was; in regex matchers the literal text (as the normalizers or ``re.escape`` write
+    it) is replaced.
     The rule reaches text the operation shows literally, not what a placeholder hides.
     """
     expression = re.compile(rule.regex)
@@ -125,7 +127,9 @@ def _generalize(
     if matcher.match_type is MatchType.REGEX:
         value = matcher.match_value
         for text in sorted(found, key=len, reverse=True):
-            value = value.replace(re.escape(text), generalized)
+            # as the regex spells it: normalizers escape only what a regex reads specially
+            for spelled in dict.fromkeys((escape(text), re.escape(text))):
+                value = value.replace(spelled, generalized)
         return replace(matcher, match_value=value)
     if not expression.search(matcher.match_value):
         return matcher

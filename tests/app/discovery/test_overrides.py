@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from app.discovery.normalize import normalize
@@ -202,6 +203,23 @@ def test_a_placeholder_rule_folds_operations_that_differ_only_there(tmp_path: Pa
     run.finish()
     after = {p.operation: p.stats.count for p in live(store.load())}
     assert after == {"sync {tenant}": 4, "sync invoices": 2}
+
+
+def test_a_placeholder_rule_reaches_into_urls_as_their_matchers_spell_them() -> None:
+    def call(tenant: str, span_id: int) -> Span:
+        url = f"https://api.x.io/t/tenant-{tenant}/invoices"
+        attributes = {"http.request.method": "GET", "url.full": url}
+        return msgspec.structs.replace(
+            named("GET", span_id), kind=SpanKind.CLIENT, attributes=attributes
+        )
+
+    run = DiscoveryRun(PatternStore(Path(":memory:")), normalize)
+    run.accept([call("acme", 1), call("globex", 2)])
+    applied = add_placeholder(run.patterns, r"tenant-[a-z]+", "tenant", "worker")
+    (folded,) = live(applied.patterns)
+    assert folded.operation == "GET api.x.io /t/{tenant}/invoices"
+    assert folded.matches(call("initech", 3))  # a tenant never seen: the rule's, not a list
+    assert len(folded.matchers[1].match_value) < 100
 
 
 def test_overrides_refuse_what_cannot_work(tmp_path: Path) -> None:

@@ -299,7 +299,7 @@ def test_attributes_that_change_shape_mid_stream_lose_nothing(tmp_path: Path) ->
     ]
     store = PatternStore(tmp_path / "patterns.sqlite")
     spans = []
-    for round_ in range(3):
+    for _ in range(3):  # three runs, each reloading what the last one saved
         run = DiscoveryRun(store, normalize)
         for shape in shapes:  # each batch in another shape, the same operation
             batch = [_span(attributes=shape(_letters(rng))) for _ in range(150)]
