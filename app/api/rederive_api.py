@@ -42,12 +42,23 @@ from app.discovery.documents import pattern_row
 from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
-from app.discovery.rederive import Applied, merge, split
+from app.discovery.rederive import Applied, keep_literal, merge, split
 from app.discovery.run import describe_source, replay_batches
 from app.discovery.writers import store_writer
 from app.settings import Settings
 
 MAX_ATTRIBUTE_LENGTH = 255
+
+
+class LiteralIn(_Documented):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    placeholder: str = Field(min_length=1, max_length=MAX_ATTRIBUTE_LENGTH)
+    """The learned placeholder to remove, e.g. ``report_id`` (or ``{report_id}``)."""
+    author: str = Field("api", min_length=1, max_length=MAX_AUTHOR_LENGTH)
+    force: bool = False
+    """Even when some spans cannot be read again (Tempo windows, pushed spans): their
+    statistics leave the pattern, and later spans fill the patterns of the values."""
 
 
 class SplitIn(_Documented):
@@ -157,6 +168,30 @@ def rederive_router(settings: Settings) -> APIRouter:
                 retired_names=store.patterns.retired_names(),
                 force=body.force,
                 variables=store.patterns.learned_variables(),
+            )
+
+        return apply(store, change, body.author.strip() or "api")
+
+    @router.post(
+        "/patterns/{name}/literal",
+        status_code=201,
+        summary="Remove a placeholder discovery learned: one pattern per value again",
+        responses=_ERRORS,
+    )
+    def literal_placeholder(name: str, body: LiteralIn, store: Store) -> RederiveResult:
+        def change(patterns: list[SpanPattern]) -> Applied:
+            pattern = _resolved(store, patterns, name)
+            return keep_literal(
+                patterns,
+                pattern.name,
+                body.placeholder.strip(),
+                overrides=[stored.override for stored in store.patterns.overrides()],
+                normalizer=normalize,
+                runs=[source for source, _ in store.patterns.runs()],
+                replay=lambda source: replay_batches(source, lambda _problem: None),
+                variables=store.patterns.learned_variables(),
+                retired_names=store.patterns.retired_names(),
+                force=body.force,
             )
 
         return apply(store, change, body.author.strip() or "api")

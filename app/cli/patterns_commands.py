@@ -28,7 +28,14 @@ from app.discovery.documents import pattern_document, pattern_row, pattern_selec
 from app.discovery.normalize import normalize
 from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
-from app.discovery.rederive import Applied, add_placeholder, merge, split, split_parts
+from app.discovery.rederive import (
+    Applied,
+    add_placeholder,
+    keep_literal,
+    merge,
+    split,
+    split_parts,
+)
 from app.discovery.run import describe_source, replay_batches
 from app.discovery.store import PatternStore
 
@@ -293,6 +300,39 @@ def placeholder_rule(
         lambda _store, patterns: add_placeholder(patterns, regex, placeholder, service),
         _author(author),
     )
+
+
+@patterns_app.command("literal")
+def literal_placeholder(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The pattern whose placeholder was learned."),
+    placeholder: str = typer.Argument(..., help="The learned placeholder, e.g. report_id."),
+    author: str | None = typer.Option(None, "--author", help="Who made it [default: $USER]."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Even when some spans cannot be read again (Tempo windows, pushed spans): "
+        "their statistics leave the pattern, and later spans fill the patterns of the values.",
+    ),
+) -> None:
+    """Remove a placeholder discovery learned: its values become patterns of their own
+    again (re-derived from the recorded runs), and it is never learned there again."""
+
+    def change(store: PatternStore, patterns: list[SpanPattern]) -> Applied:
+        return keep_literal(
+            patterns,
+            name,
+            placeholder,
+            overrides=[stored.override for stored in store.overrides()],
+            normalizer=normalize,
+            runs=[source for source, _ in store.runs()],
+            replay=lambda source: replay_batches(source, lambda _problem: None),
+            variables=store.learned_variables(),
+            retired_names=store.retired_names(),
+            force=force,
+        )
+
+    _apply(ctx, change, _author(author))
 
 
 @patterns_app.command("overrides")

@@ -35,7 +35,13 @@ from app.discovery.known import ExactMatcherIndex
 from app.discovery.normalize.ids import is_placeholder
 from app.discovery.normalize.positions import positions_of
 from app.discovery.operation import Normalizer, Operation
-from app.discovery.overrides import OverriddenNormalizer, Override, merge_into, operation_of
+from app.discovery.overrides import (
+    KeepLiteral,
+    OverriddenNormalizer,
+    Override,
+    merge_into,
+    operation_of,
+)
 from app.discovery.patterns import PatternKey, SpanPattern
 from app.discovery.timeline import BASE_WIDTH_S
 from app.discovery.variables import (
@@ -145,7 +151,8 @@ class PatternClusterer:
         overrides: Sequence[Override] = (),
     ) -> None:
         self._base_normalize = normalizer
-        self.variables = LearnedVariables(variables)
+        self._vetoes = [o for o in overrides if isinstance(o, KeepLiteral)]
+        self.variables = LearnedVariables(v for v in variables if not self._vetoed(v))
         with_overrides = OverriddenNormalizer(self._with_variables, overrides)
         self._normalize = with_overrides if with_overrides.active else self._with_variables
         self._rng = random.Random(seed)
@@ -399,6 +406,8 @@ class PatternClusterer:
         spans yet waits to be judged again (``_judge_waiting``), as its spans come."""
         members = self._groups.members(group)
         variable = learn(group, members, count_of)
+        if variable is not None and self._vetoed(variable):
+            variable = None
         if variable is not None:
             self._waiting_groups.pop(group, None)
             self._fold(variable, group)
@@ -408,6 +417,10 @@ class PatternClusterer:
         else:
             self._waiting_groups.pop(group, None)
         return False
+
+    def _vetoed(self, variable: LearnedVariable) -> bool:
+        """Whether a person made a position of it literal (``KeepLiteral``)."""
+        return any(veto.vetoes(variable) for veto in self._vetoes)
 
     def _judge_waiting(self) -> None:
         """Judge again the groups that had too few spans: values that stopped being new

@@ -9,11 +9,14 @@ Three kinds, stored in the pattern store and applied to every later span:
   any of them accepted (per field, an alternation of their values).
 - **placeholder** rule: text of operations matching a regex becomes a placeholder
   (``tenant-(acme|globex)`` → ``{tenant}``), so operations that differ only there become one.
+- **literal**: a placeholder discovery learned (``app.discovery.variables``) is removed, and
+  never learned there again: its values are operations of their own.
 
 How each re-derives what is already stored: merging adds statistics exactly (sketches,
 counters and graph edges are mergeable), and a placeholder rule is a merge of the patterns
-whose operations it makes equal. A split cannot be derived from statistics; see
-``app.discovery.rederive``, which replays the recorded discovery runs.
+whose operations it makes equal. A split, and a placeholder made literal again, cannot be
+derived from statistics; see ``app.discovery.rederive``, which replays the recorded
+discovery runs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -28,6 +32,9 @@ from app.discovery.normalize.generic import escape
 from app.discovery.operation import FieldType, Matcher, MatchType, Normalizer, Operation
 from app.discovery.patterns import PatternKey, SpanPattern
 from connectors.spans import Span, SpanKind
+
+if TYPE_CHECKING:  # variables reads operations the way overrides write them
+    from app.discovery.variables import LearnedVariable
 
 _PLACEHOLDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
@@ -69,7 +76,45 @@ class PlaceholderRule(msgspec.Struct, tag="placeholder", frozen=True):
             raise OverrideError(f"regex {self.regex!r} matches empty text; it must match some")
 
 
-Override = SplitByAttribute | MergePatterns | PlaceholderRule
+class KeepLiteral(msgspec.Struct, tag="literal", frozen=True):
+    """A position of a template where discovery must not learn a variable: a person said
+    its values are operations of their own (``/reports/daily``, ``/reports/weekly``...)."""
+
+    service: str
+    span_kind: str
+    fields: tuple[str, ...]
+    pieces: tuple[str, ...]
+    """The template's key in pieces (``app.discovery.normalize.positions.Positions``), with
+    the placeholder that was removed at ``position``."""
+    position: int
+
+    @property
+    def template(self) -> str:
+        return "".join(self.pieces)
+
+    @property
+    def placeholder(self) -> str:
+        return self.pieces[2 * self.position + 1]
+
+    def vetoes(self, variable: LearnedVariable) -> bool:
+        """Whether ``variable`` would put a variable where this says no: at this position
+        of this template, whatever its other positions hold."""
+        if (variable.service, variable.span_kind, variable.fields) != (
+            self.service,
+            self.span_kind,
+            self.fields,
+        ):
+            return False
+        if self.position not in variable.positions or len(variable.pieces) != len(self.pieces):
+            return False
+        holes = {2 * p + 1 for p in (*variable.positions, *variable.free)}
+        return all(
+            index in holes or piece == self.pieces[index]
+            for index, piece in enumerate(variable.pieces)
+        )
+
+
+Override = SplitByAttribute | MergePatterns | PlaceholderRule | KeepLiteral
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Override)
@@ -91,6 +136,11 @@ def describe(override: Override) -> str:
     if isinstance(override, MergePatterns):
         names = ", ".join(f"`{key[2]}`" for key in override.sources)
         return f"merge {names} into `{override.target[2]}`"
+    if isinstance(override, KeepLiteral):
+        return (
+            f"keep {override.placeholder} of {override.service} {override.span_kind} "
+            f"`{override.template}` literal: one pattern per value"
+        )
     scope = f" in {override.service}" if override.service else ""
     return f"placeholder {{{override.placeholder}}} for /{override.regex}/{scope}"
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field, replace
 
 from app.discovery.attribute_profile import MAX_KEYS as MAX_PROFILED_KEYS
 from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
+from app.discovery.normalize.positions import positions_of
 from app.discovery.operation import FieldType
 from app.discovery.overrides import (
+    KeepLiteral,
     MergePatterns,
     Override,
     OverrideError,
@@ -192,6 +194,105 @@ def split(
             f"all of {pattern.name}'s spans have the same {attribute}: a split would only "
             "rename it (`spanwise patterns rename` does that)"
         )
+    return applied
+
+
+def keep_literal(
+    patterns: list[SpanPattern],
+    name: str,
+    placeholder: str,
+    *,
+    overrides: Sequence[Override],
+    normalizer: Normalizer,
+    runs: Sequence[dict[str, object]],
+    replay: Replay,
+    variables: Sequence[LearnedVariable],
+    retired_names: Collection[str] = (),
+    force: bool = False,
+) -> Applied:
+    """Remove a placeholder discovery learned from a pattern: its values are patterns of
+    their own again, by replaying the recorded runs (as a split does), and discovery never
+    learns a variable there again. The patterns it folded come back under their old names.
+
+    Refused when the placeholder is not a learned one (a shape rule's ``{id}`` of digits:
+    ``spanwise patterns split`` by an attribute tells such spans apart), and, unless
+    ``force``, when some runs cannot be replayed.
+    """
+    pattern = find_pattern(patterns, name)
+    positions = positions_of(operation_of(pattern))
+    wanted = placeholder if placeholder.startswith("{") else "{" + placeholder + "}"
+    if positions is None or wanted not in positions.values:
+        held = [v for v in (positions.values if positions else ()) if v.startswith("{")]
+        raise OverrideError(
+            f"{pattern.name} ({pattern.operation}) has no {wanted}"
+            + (f"; its placeholders: {', '.join(held)}" if held else "")
+        )
+    position = positions.values.index(wanted)
+    learned = [v for v in variables if v.fits(positions) and position in v.positions]
+    if not learned:
+        raise OverrideError(
+            f"{wanted} in {pattern.name} comes from the shape of its values, not from what "
+            "discovery learned; `spanwise patterns split` by an attribute tells such spans apart"
+        )
+    fields = positions.operation.matcher_fields
+    override = KeepLiteral(pattern.service, pattern.span_kind, fields, positions.pieces, position)
+    at = 2 * position + 1
+    before, after = "".join(positions.pieces[:at]), "".join(positions.pieces[at + 1 :])
+
+    def admits(key: PatternKey) -> bool:
+        return (
+            key[:2] == pattern.key[:2]
+            and key[3] == fields
+            and len(key[2]) > len(before) + len(after)
+            and key[2].startswith(before)
+            and key[2].endswith(after)
+        )
+
+    # The patterns folded into it come back (empty: the replay fills them) under their names.
+    revived = [p for p in patterns if p.merged_into == pattern.id and admits(p.key)]
+    for folded in revived:
+        folded.merged_into = None
+    for other_id in list(pattern.parents):
+        patterns[other_id].children.pop(pattern.id, None)
+        patterns[other_id].stats.calls.pop(pattern.id, None)
+    for other_id in list(pattern.children):
+        patterns[other_id].parents.pop(pattern.id, None)
+    pattern.retire(into=None)
+    # It keeps the spans whose values a shape rule takes for ids, under its name.
+    shaped = positions.with_values({position: "{id}"})
+    if shaped is not None:
+        pattern.operation, pattern.matchers = shaped.key, shaped.matchers
+        pattern.hints = dict(shaped.hints)
+    scope = ReplayScope(affected={pattern.id, *(p.id for p in revived)}, admits=admits)
+    all_overrides = [*overrides, override]
+    clusterer = PatternClusterer(
+        normalizer,
+        known=patterns,
+        unindexed=split_keys(all_overrides),
+        scope=scope,
+        retired_names=retired_names,
+        variables=variables,
+        overrides=all_overrides,
+    )
+    applied = Applied(override, patterns)
+    for source in runs:
+        batches = replay(source)
+        if batches is None:
+            applied.not_replayed.append(source)
+            continue
+        for batch in batches:
+            clusterer.accept(batch)
+        applied.replayed.append(source)
+    if applied.not_replayed and not force:
+        lost = ", ".join(describe_source(source) for source in applied.not_replayed[:3])
+        raise OverrideError(
+            f"some of {pattern.name}'s spans came from where they cannot be read again "
+            f"({lost}): making {wanted} literal now would take their statistics away, and "
+            "only later spans would fill the patterns of its values. Do it with force "
+            "(--force) anyway"
+        )
+    applied.patterns = clusterer.patterns
+    applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
     return applied
 
 

@@ -12,11 +12,20 @@ from fastapi.testclient import TestClient
 
 from app.api.server import create_app
 from app.classify.run import classify_patterns
-from app.discovery.run import discover_sample, pattern_store_path
+from app.discovery.normalize import normalize
+from app.discovery.run import (
+    DiscoveryRun,
+    discover_sample,
+    file_batches,
+    files_source,
+    pattern_store_path,
+)
 from app.discovery.store import PatternStore
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
 from app.settings import Settings
+from connectors.otlp import encode_otlp_json
+from connectors.spans import Span, SpanKind
 
 STATIC = "http_server_frontend_get_static"
 """Answers 200 and 304: a split by status code makes two patterns of it."""
@@ -165,3 +174,46 @@ def test_a_split_into_no_part_is_refused_and_changes_nothing(client: TestClient)
     assert answer.status_code == 400
     assert "spans has http.response.status_code: nothing to split" in answer.json()["detail"]
     assert rows(client) == before
+
+
+def test_a_learned_placeholder_made_literal_through_the_api(tmp_path: Path) -> None:
+    words = ["daily", "weekly", "monthly", "yearly", "quarterly", "hourly", "adhoc", "audit"]
+    reports = [f"{a}-{b}-{c}" for a in words for b in words for c in ("sum", "detail")][:100]
+    spans = [
+        Span(
+            trace_id=f"{n:032x}",
+            span_id=f"{n:016x}",
+            parent_span_id=None,
+            name="GET",
+            kind=SpanKind.CLIENT,
+            start_unix_nano=1_795_000_000_000_000_000 + n * 1_000_000,
+            end_unix_nano=1_795_000_000_000_000_000 + n * 1_000_000 + 5_000_000,
+            attributes={"http.request.method": "GET", "url.full": f"http://api/reports/{r}"},
+            resource={"service.name": "finance"},
+        )
+        for n, r in enumerate(reports, 1)
+    ]
+    spans_file = tmp_path / "spans.jsonl"
+    spans_file.write_bytes(encode_otlp_json(spans) + b"\n")
+    store = PatternStore(pattern_store_path(tmp_path))
+    run = DiscoveryRun(store, normalize, source=files_source([spans_file]))
+    for batch in file_batches([spans_file], lambda problem: None):
+        run.accept(batch)
+    run.finish()
+    classify_patterns(store)
+    summary = IngestSummary()
+    app = create_app(Settings(data_dir=tmp_path), SpanPipeline([summary]), summary)
+    with TestClient(app) as client:
+        (learned,) = rows(client).values()
+        assert learned["operation"] == "GET api /reports/{report_id}"
+        answer = client.post(
+            f"/api/patterns/{learned['name']}/literal",
+            json={"placeholder": "{report_id}", "author": "ana"},
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["override"].startswith("keep {report_id} of finance client")
+        assert len(rows(client)) == 100
+        again = client.post(
+            f"/api/patterns/{learned['name']}/literal", json={"placeholder": "report_id"}
+        )
+        assert again.status_code == 400 and "has no {report_id}" in again.json()["detail"]

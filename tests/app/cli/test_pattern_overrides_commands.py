@@ -8,6 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from connectors.otlp import encode_otlp_json
+from connectors.spans import Span, SpanKind
 
 WIDE = {"COLUMNS": "250", "USER": "sre-on-call"}
 
@@ -76,3 +78,41 @@ def test_a_bad_override_says_what_to_do_and_changes_nothing(tmp_path: Path) -> N
     assert rows(tmp_path, "cart") == before
     code, output = run(tmp_path, "patterns", "overrides")
     assert "no overrides yet" in output
+
+
+def test_a_learned_placeholder_made_literal_through_the_cli(tmp_path: Path) -> None:
+    words = ["daily", "weekly", "monthly", "yearly", "quarterly", "hourly", "adhoc", "audit"]
+    reports = [f"{a}-{b}-{c}" for a in words for b in words for c in ("sum", "detail")][:100]
+    spans = [
+        Span(
+            trace_id=f"{n:032x}",
+            span_id=f"{n:016x}",
+            parent_span_id=None,
+            name="GET",
+            kind=SpanKind.CLIENT,
+            start_unix_nano=1_795_000_000_000_000_000 + n * 1_000_000,
+            end_unix_nano=1_795_000_000_000_000_000 + n * 1_000_000 + 5_000_000,
+            attributes={"http.request.method": "GET", "url.full": f"http://api/reports/{r}"},
+            resource={"service.name": "finance"},
+        )
+        for n, r in enumerate(reports, 1)
+    ]
+    spans_file = tmp_path / "spans.jsonl"
+    spans_file.write_bytes(encode_otlp_json(spans) + b"\n")
+    code, output = run(tmp_path, "discover", "--file", str(spans_file), "--no-classify")
+    assert code == 0, output
+    (learned,) = rows(tmp_path, "finance")
+    assert learned["operation"] == "GET api /reports/{report_id}"
+
+    code, output = run(tmp_path, "patterns", "literal", str(learned["name"]), "report_id")
+    assert code == 0, output
+    assert "keep {report_id} of finance client `GET api /reports/{report_id}` literal" in output
+    assert "re-derived from files" in output
+    assert {r["operation"] for r in rows(tmp_path, "finance")} == {
+        f"GET api /reports/{r}" for r in reports
+    }
+    code, output = run(tmp_path, "patterns", "overrides")
+    assert code == 0 and "sre-on-call: keep {report_id}" in output
+
+    code, output = run(tmp_path, "patterns", "literal", str(learned["name"]), "nope")
+    assert code == 1 and "has no {nope}" in output

@@ -12,9 +12,12 @@ import pytest
 
 from app.discovery.cluster import PatternClusterer
 from app.discovery.normalize import normalize
-from app.discovery.run import DiscoveryRun
+from app.discovery.overrides import OverrideError
+from app.discovery.rederive import keep_literal
+from app.discovery.run import DiscoveryRun, file_batches, files_source, replay_batches
 from app.discovery.store import PatternStore
 from app.discovery.variables import Group, decide, placeholder_name
+from connectors.otlp import encode_otlp_json
 from connectors.spans import Span, SpanKind
 
 _ids = iter(range(1, 10**9))
@@ -317,3 +320,67 @@ def test_attributes_that_change_shape_mid_stream_lose_nothing(tmp_path: Path) ->
         # attribute to be missing (``app.discovery.normalize.http``)
         readable = isinstance(span.attributes.get("url.full", ""), str) and span.attributes
         assert matching == 1 if readable else matching >= 1, span.attributes
+
+
+def _sources_of(store: PatternStore) -> list[dict[str, object]]:
+    return [source for source, _ in store.runs()]
+
+
+def test_a_placeholder_a_person_removed_is_split_back_and_never_learned_again(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(15)
+    reports = [f"{_letters(rng, 6)}-report" for _ in range(120)]  # they look like ids
+    spans_file = tmp_path / "spans.jsonl"
+    spans = [_span(f"http://api/reports/{report}") for report in reports]
+    spans_file.write_bytes(encode_otlp_json(spans) + b"\n")
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    run = DiscoveryRun(store, normalize, source=files_source([spans_file]))
+    for batch in file_batches([spans_file], lambda problem: None):
+        run.accept(batch)
+    run.finish()
+    (folded,) = [p for p in store.load() if p.merged_into is None]
+    assert folded.operation == "GET api /reports/{report_id}"
+    folded_before = [p for p in store.load() if p.merged_into == folded.id]
+    assert folded_before
+
+    applied = keep_literal(
+        store.load(),
+        folded.name,
+        "report_id",
+        overrides=[o.override for o in store.overrides()],
+        normalizer=normalize,
+        runs=_sources_of(store),
+        replay=lambda source: replay_batches(source, lambda problem: None),
+        variables=store.learned_variables(),
+    )
+    store.save_with_override(applied.patterns, applied.override, "ana")
+    stored = store.load()
+    live = {p.operation: p.stats.count for p in stored if p.merged_into is None and p.stats.count}
+    assert live == {f"GET api /reports/{report}": 1 for report in reports}
+    # the ones folded before come back under their names
+    assert {p.name for p in stored if p.stats.count} >= {p.name for p in folded_before}
+
+    # later spans, new kinds among them, stay apart: the variable is not learned again
+    run = DiscoveryRun(store, normalize)
+    more = [f"{_letters(rng, 6)}-report" for _ in range(60)]
+    run.accept([_span(f"http://api/reports/{report}") for report in more])
+    run.finish()
+    live = {p.operation for p in store.load() if p.merged_into is None and p.stats.count}
+    assert len(live) == 180 and "GET api /reports/{report_id}" not in live
+
+
+def test_only_a_learned_placeholder_can_be_made_literal() -> None:
+    clusterer = PatternClusterer(normalize)
+    clusterer.accept([_span(f"http://api/orders/{n}") for n in range(100)])
+    (pattern,) = [p for p in clusterer.patterns if p.merged_into is None]
+    with pytest.raises(OverrideError, match="from the shape of its values"):
+        keep_literal(
+            clusterer.patterns, pattern.name, "id", overrides=[], normalizer=normalize,
+            runs=[], replay=lambda source: None, variables=[],
+        )  # fmt: skip
+    with pytest.raises(OverrideError, match="has no {tenant}"):
+        keep_literal(
+            clusterer.patterns, pattern.name, "tenant", overrides=[], normalizer=normalize,
+            runs=[], replay=lambda source: None, variables=[],
+        )  # fmt: skip
