@@ -384,3 +384,17 @@ def test_only_a_learned_placeholder_can_be_made_literal() -> None:
             clusterer.patterns, pattern.name, "tenant", overrides=[], normalizer=normalize,
             runs=[], replay=lambda source: None, variables=[],
         )  # fmt: skip
+
+
+def test_a_statement_of_a_megabyte_is_one_short_pattern() -> None:
+    rows = ", ".join(f"({n}, 'row {n}')" for n in range(60_000))
+    statement = f"INSERT INTO big (id, label) VALUES {rows}"
+    assert len(statement) > 1_000_000
+    attributes = {"db.system": "postgresql", "db.statement": statement}
+    clusterer = PatternClusterer(normalize)
+    clusterer.accept([_span(name="INSERT", attributes=attributes) for _ in range(3)])
+    (pattern,) = clusterer.patterns
+    assert pattern.stats.count == 3
+    assert pattern.operation == "postgresql INSERT INTO big (id, label) VALUES (?, ?)"
+    assert max(len(m.match_value) for m in pattern.matchers) <= 300
+    assert pattern.matches(_span(name="INSERT", attributes=attributes))
