@@ -295,7 +295,7 @@ class ScenarioTruth:
         by_name = {p.name: p for p in scope}
         for span in operation.spans:
             for pattern in scope:
-                if all(matcher.matches(span) for matcher in pattern.matchers):
+                if pattern.matches(span):  # most specific first: exclusions too
                     hits[pattern.name] += 1
                     break
         if not hits:
