@@ -26,7 +26,7 @@ from app.cli.discover_command import patterns_table
 from app.cli.state import CliState, cli_state
 from app.discovery.documents import pattern_document, pattern_row, pattern_selection
 from app.discovery.normalize import normalize
-from app.discovery.overrides import OverrideError, describe
+from app.discovery.overrides import MergePatterns, OverrideError, describe
 from app.discovery.patterns import SpanPattern
 from app.discovery.rederive import (
     Applied,
@@ -78,6 +78,14 @@ def list_patterns(
     state.console.print(patterns_table(chosen, state.console.width))
 
 
+def _merged_by_a_person(store: PatternStore, pattern: SpanPattern) -> bool:
+    """Whether a person merged the pattern away, rather than a learned variable folding it."""
+    return any(
+        isinstance(stored.override, MergePatterns) and pattern.key in stored.override.sources
+        for stored in store.overrides()
+    )
+
+
 def _matcher_text(matcher: dict[str, str]) -> str:
     """``span_attribute url.full regex https?://...``: the four fields, as the brief has them."""
     return " ".join(
@@ -123,8 +131,15 @@ def show_pattern(
                 "the split",
             )
         if found.name != name:
-            if any(p.name == name for p in patterns):
+            old = next((p for p in patterns if p.name == name), None)
+            if old is not None and _merged_by_a_person(classifications.patterns, old):
                 state.err_console.print(f"{name} was merged into {found.name}")
+            elif old is not None:
+                state.err_console.print(
+                    f"{name} was one value of a variable discovery learned, and is part of "
+                    f"{found.name} now ({found.operation})",
+                    soft_wrap=True,
+                )
             else:
                 state.err_console.print(f"{name} is an old name of {found.name}")
         stored = classifications.current([found]).get(found.id)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.discovery.store import PatternStore
 from connectors.otlp import encode_otlp_json
 from connectors.spans import Span, SpanKind
 
@@ -103,6 +104,9 @@ def test_a_learned_placeholder_made_literal_through_the_cli(tmp_path: Path) -> N
     assert code == 0, output
     (learned,) = rows(tmp_path, "finance")
     assert learned["operation"] == "GET api /reports/{report_id}"
+    folded = next(p for p in PatternStore(tmp_path / "patterns.sqlite").load() if p.merged_into)
+    code, output = run(tmp_path, "patterns", "show", folded.name)
+    assert code == 0 and "was one value of a variable discovery learned" in output
 
     code, output = run(tmp_path, "patterns", "literal", str(learned["name"]), "report_id")
     assert code == 0, output
