@@ -182,7 +182,7 @@ class PatternClusterer:
         """Variables learned by this clusterer (``variables`` holds them too)."""
         self._learning = learning and scope is None
         self._groups = GroupIndex()
-        self._kept: dict[int, LearnedVariable] = {}
+        self._kept: set[int] = set()
         """Patterns of values a learned variable keeps literal, judged again (``_refine``)."""
         self._waiting_groups: dict[Group, None] = {}
         """Groups of several patterns with too few spans to judge yet, oldest first."""
@@ -196,6 +196,8 @@ class PatternClusterer:
             self._index(pattern)
             if self._learning and pattern.merged_into is None:
                 self._groups.add(pattern)
+                if self._keeps(pattern):
+                    self._kept.add(pattern.id)
         self._exclusions = ExclusionKeeper(self.patterns)
 
     def accept(self, spans: Sequence[Span]) -> None:
@@ -396,6 +398,8 @@ class PatternClusterer:
         def count_of(member_id: int) -> int:
             return patterns[member_id].stats.count + len(pending.get(member_id, ()))
 
+        if self._keeps(patterns[pattern_id]):
+            self._kept.add(pattern_id)  # a value a variable keeps literal: judged again later
         for group in self._groups.add(patterns[pattern_id]):
             if self._judge(group, count_of):
                 break
@@ -417,6 +421,16 @@ class PatternClusterer:
         else:
             self._waiting_groups.pop(group, None)
         return False
+
+    def _keeps(self, pattern: SpanPattern) -> bool:
+        """Whether a learned variable keeps this pattern's value literal."""
+        in_scope = self.variables.in_scope(pattern.service, pattern.span_kind)
+        if not in_scope:
+            return False
+        positions = positions_of(operation_of(pattern))
+        return positions is not None and any(
+            v.fits(positions) and without_literals(v, positions) for v in in_scope
+        )
 
     def _vetoed(self, variable: LearnedVariable) -> bool:
         """Whether a person made a position of it literal (``KeepLiteral``)."""
@@ -444,7 +458,7 @@ class PatternClusterer:
             member = patterns[member_id]
             folded = self.variables.apply(member.service, member.span_kind, operation_of(member))
             if folded.key == member.operation:
-                self._kept[member.id] = variable  # a value kept literal: judged again later
+                self._kept.add(member.id)  # a value kept literal: judged again later
                 continue
             key = (member.service, member.span_kind, folded.key, folded.matcher_fields)
             members = folds.setdefault(key, (folded, []))[1]
@@ -478,29 +492,34 @@ class PatternClusterer:
     def _refine(self) -> None:
         """Fold the values kept literal whose share faded into their variables."""
         patterns = self.patterns
-        for pattern_id, learned in list(self._kept.items()):
+        for pattern_id in list(self._kept):
             pattern = patterns[pattern_id]
-            variable = self.variables.current(learned)
             positions = positions_of(operation_of(pattern))
             if pattern.merged_into is not None or positions is None:
-                del self._kept[pattern_id]
+                self._kept.discard(pattern_id)
                 continue
-            candidate = without_literals(variable, positions)
-            if candidate is None:
-                del self._kept[pattern_id]
-                continue
-            folded = rewritten([candidate], positions.operation)
+            # every variable of its template that keeps its value lets go of it together
+            in_scope = self.variables.in_scope(pattern.service, pattern.span_kind)
+            fitting = [v for v in in_scope if v.fits(positions)]
+            candidates = [c for v in fitting if (c := without_literals(v, positions))]
+            letting_go = {c.identity for c in candidates}
+            others = [v for v in in_scope if v.identity not in letting_go]
+            folded = rewritten([*candidates, *others], positions.operation)
             target = self._by_key.get(
                 (pattern.service, pattern.span_kind, folded.key, folded.matcher_fields)
             )
-            if target is None or target is pattern:
+            if folded.key == pattern.operation or target is None or target is pattern:
+                if not candidates:  # nothing keeps it, nothing takes it: it stays
+                    self._kept.discard(pattern_id)
                 continue
             target = patterns[self._live(target.id)]
-            if not refines(pattern.stats.count, target.stats.count):
+            # let go of already (beside another value of a free position), or now
+            if candidates and not refines(pattern.stats.count, target.stats.count):
                 continue
-            del self._kept[pattern_id]
-            self.variables.add(candidate)
-            self.learned.append(candidate)
+            self._kept.discard(pattern_id)
+            for candidate in candidates:
+                self.variables.add(candidate)
+                self.learned.append(candidate)
             if self._by_key.get(pattern.key) is pattern:
                 del self._by_key[pattern.key]
             self._groups.remove(pattern.id)

@@ -332,9 +332,8 @@ class LearnedVariables:
                 known.append(variable)
         self._applied.clear()
 
-    def current(self, variable: LearnedVariable) -> LearnedVariable:
-        """The variable of this identity as it is now (its literals may have been refined)."""
-        return next((v for v in self.variables if v.identity == variable.identity), variable)
+    def in_scope(self, service: str, kind: str) -> list[LearnedVariable]:
+        return self._by_scope.get((service, kind), [])
 
     def apply(self, service: str, kind: str, operation: Operation) -> Operation:
         """The operation with every learned variable of its template in place."""

@@ -398,3 +398,18 @@ def test_a_statement_of_a_megabyte_is_one_short_pattern() -> None:
     assert pattern.operation == "postgresql INSERT INTO big (id, label) VALUES (?, ?)"
     assert max(len(m.match_value) for m in pattern.matchers) <= 300
     assert pattern.matches(_span(name="INSERT", attributes=attributes))
+
+
+def test_a_value_kept_literal_in_one_run_folds_in_a_later_one(tmp_path: Path) -> None:
+    rng = random.Random(16)
+    store = PatternStore(tmp_path / "patterns.sqlite")
+    first = DiscoveryRun(store, normalize)
+    early = ["busycart"] * 12 + [_letters(rng) for _ in range(90)]
+    first.accept([_span(f"http://cart/carts/{cart}") for cart in early])
+    first.finish()
+    assert "GET cart /carts/busycart" in _live(first.clusterer)
+
+    later = DiscoveryRun(PatternStore(tmp_path / "patterns.sqlite"), normalize)
+    later.accept([_span(f"http://cart/carts/{_letters(rng)}") for _ in range(900)])
+    later.finish()
+    assert _live(later.clusterer) == {"GET cart /carts/{cart_id}": 1002}
