@@ -26,13 +26,14 @@ from app.cli.discover_command import patterns_table
 from app.cli.state import CliState, cli_state
 from app.discovery.documents import pattern_document, pattern_row, pattern_selection
 from app.discovery.normalize import normalize
-from app.discovery.overrides import MergePatterns, OverrideError, describe
+from app.discovery.overrides import OverrideError, describe
 from app.discovery.patterns import SpanPattern
 from app.discovery.rederive import (
     Applied,
     add_placeholder,
     keep_literal,
     merge,
+    merged_by_a_person,
     split,
     split_parts,
 )
@@ -78,16 +79,8 @@ def list_patterns(
     state.console.print(patterns_table(chosen, state.console.width))
 
 
-def _merged_by_a_person(store: PatternStore, pattern: SpanPattern) -> bool:
-    """Whether a person merged the pattern away, rather than a learned variable folding it."""
-    return any(
-        isinstance(stored.override, MergePatterns) and pattern.key in stored.override.sources
-        for stored in store.overrides()
-    )
-
-
 def _matcher_text(matcher: dict[str, str]) -> str:
-    """``span_attribute url.full regex https?://...``: the four fields, as the brief has them."""
+    """``span_attribute url.full regex https?://...``: its four fields, in order."""
     return " ".join(
         matcher[key] for key in ("field_type", "field_name", "match_type", "match_value")
     )
@@ -132,7 +125,7 @@ def show_pattern(
             )
         if found.name != name:
             old = next((p for p in patterns if p.name == name), None)
-            if old is not None and _merged_by_a_person(classifications.patterns, old):
+            if old is not None and merged_by_a_person(classifications.patterns.overrides(), old):
                 state.err_console.print(f"{name} was merged into {found.name}")
             elif old is not None:
                 state.err_console.print(
@@ -352,11 +345,13 @@ def literal_placeholder(
 
 @patterns_app.command("overrides")
 def list_overrides(ctx: typer.Context) -> None:
-    """The overrides made so far, oldest first, with who made them and when."""
+    """The overrides made so far, oldest first, with who made them and when; then the
+    variables discovery learned (`spanwise patterns literal` undoes one)."""
     state = cli_state(ctx)
     store = PatternStore(state.store_path)
     stored = store.overrides()
-    if not stored:
+    learned = store.learned_variables()
+    if not stored and not learned:
         state.console.print("no overrides yet")
         return
     for each in stored:
@@ -364,6 +359,8 @@ def list_overrides(ctx: typer.Context) -> None:
         state.console.print(
             escape(f"{each.id}. {when} {each.author}: {describe(each.override)}"), soft_wrap=True
         )
+    for variable in learned:
+        state.console.print(escape(f"learned: {variable.describe()}"), soft_wrap=True)
 
 
 # --- corrections -----------------------------------------------------------------------

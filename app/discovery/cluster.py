@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from app.discovery.exclusions import ExclusionKeeper, scope_of
+from app.discovery.exclusions import ExclusionKeeper
 from app.discovery.known import ExactMatcherIndex
 from app.discovery.normalize.ids import is_placeholder
 from app.discovery.normalize.positions import positions_of
@@ -349,7 +349,7 @@ class PatternClusterer:
     def add(self, span: Span) -> SpanPattern:
         """Cluster one span (``accept`` is faster for many)."""
         self.accept((span,))
-        return self.patterns[self._recent[(span.trace_id, span.span_id)]]
+        return self.patterns[self._live(self._recent[(span.trace_id, span.span_id)])]
 
     def _pattern_id(self, span: Span) -> int:
         service = span.service_name
@@ -370,6 +370,11 @@ class PatternClusterer:
                 self._scope.affected.add(pattern.id)
             return pattern.id
         return self._live(pattern.id)
+
+    def rescope(self, service: str, kind: str) -> None:
+        """Work out the exclusions of a service and kind anew, after a replay revived or
+        reshaped patterns there (``app.discovery.rederive``)."""
+        self.touched.update(self._exclusions.rescope((service, kind)))
 
     def _with_variables(self, span: Span) -> Operation:
         operation = self._base_normalize(span)
@@ -408,6 +413,8 @@ class PatternClusterer:
     def _judge(self, group: Group, count_of: Callable[[int], int]) -> bool:
         """Learn what a group's evidence shows now (whether it did); a group with too few
         spans yet waits to be judged again (``_judge_waiting``), as its spans come."""
+        if self._vetoes and any(veto.covers(group) for veto in self._vetoes):
+            return False  # a person made a position of it literal: never judged again
         members = self._groups.members(group)
         variable = learn(group, members, count_of)
         if variable is not None and self._vetoed(variable):
@@ -477,17 +484,7 @@ class PatternClusterer:
             else:
                 target = self._new_pattern(members[0].service, members[0].span_kind, folded)
             self._by_key[key] = target
-            sources = [p for p in members if p is not target]
-            for source in sources:
-                if self._by_key.get(source.key) is source:
-                    del self._by_key[source.key]
-                self._groups.remove(source.id)
-            merge_into(target, sources, patterns)
-            self._groups.remove(target.id)
-            self._groups.add(target)
-            self.touched.add(target.id)
-            self.touched.update(source.id for source in sources)
-            self.touched.update(self._exclusions.rescope(scope_of(target)))
+            self._fold_into(target, [p for p in members if p is not target])
 
     def _refine(self) -> None:
         """Fold the values kept literal whose share faded into their variables."""
@@ -520,12 +517,25 @@ class PatternClusterer:
             for candidate in candidates:
                 self.variables.add(candidate)
                 self.learned.append(candidate)
-            if self._by_key.get(pattern.key) is pattern:
-                del self._by_key[pattern.key]
-            self._groups.remove(pattern.id)
-            merge_into(target, [pattern], patterns)
-            self.touched.update((target.id, pattern.id))
-            self.touched.update(self._exclusions.rescope(scope_of(target)))
+            self._fold_into(target, [pattern])
+
+    def _fold_into(self, target: SpanPattern, sources: list[SpanPattern]) -> None:
+        """Merge ``sources`` into ``target`` (statistics, edges, names: ``merge_into``), and
+        keep the indexes, exclusions and what the next checkpoint saves up to date."""
+        for source in sources:
+            if self._by_key.get(source.key) is source:
+                del self._by_key[source.key]
+            self._groups.remove(source.id)
+            self._kept.discard(source.id)
+            # the patterns whose edges merge_into rewires are saved with the change
+            self.touched.update(source.parents)
+            self.touched.update(source.children)
+            self.touched.add(source.id)
+        self.touched.update(merge_into(target, sources, self.patterns))
+        self._groups.remove(target.id)
+        self._groups.add(target)
+        self.touched.add(target.id)
+        self.touched.update(self._exclusions.folded(target, sources))
 
     def _rekey(self, pattern: SpanPattern, operation: Operation) -> None:
         """Give a pattern the operation of a learned variable (its name stays)."""

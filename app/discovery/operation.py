@@ -45,7 +45,9 @@ class MatchType(StrEnum):
     EXACT = "exact"
     STARTS_WITH = "starts_with"
     REGEX = "regex"
-    """A Python ``re`` expression that must match the whole value (``re.fullmatch``)."""
+    """An RE2 expression (Tempo's, Go's) that must match the whole value; Python reads it
+    with ``re.fullmatch``, ``re.DOTALL`` and ``re.ASCII``, so that ``\\s``, ``\\S`` and ``\\w``
+    mean what they mean to RE2 (ASCII), whatever the value holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ _PATTERNS: dict[str, re.Pattern[str]] = {}
 def _compiled(expression: str) -> re.Pattern[str]:
     pattern = _PATTERNS.get(expression)
     if pattern is None:
-        pattern = _PATTERNS[expression] = re.compile(expression, re.DOTALL)
+        pattern = _PATTERNS[expression] = re.compile(expression, re.DOTALL | re.ASCII)
     return pattern
 
 

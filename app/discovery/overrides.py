@@ -34,7 +34,7 @@ from app.discovery.patterns import PatternKey, SpanPattern
 from connectors.spans import Span, SpanKind
 
 if TYPE_CHECKING:  # variables reads operations the way overrides write them
-    from app.discovery.variables import LearnedVariable
+    from app.discovery.variables import Group, LearnedVariable
 
 _PLACEHOLDER_NAME = re.compile(r"[a-z][a-z0-9_]{0,30}")
 
@@ -95,6 +95,19 @@ class KeepLiteral(msgspec.Struct, tag="literal", frozen=True):
     @property
     def placeholder(self) -> str:
         return self.pieces[2 * self.position + 1]
+
+    def covers(self, group: Group) -> bool:
+        """Whether a group of ``app.discovery.variables`` is of this template and varies at
+        this position: its judgement could only make a variable this vetoes."""
+        service, span_kind, fields = group.scope
+        if (service, span_kind, fields) != (self.service, self.span_kind, self.fields):
+            return False
+        if self.position not in group.positions or len(group.pieces) != len(self.pieces):
+            return False
+        return all(
+            piece is None or piece == self.pieces[index]
+            for index, piece in enumerate(group.pieces)
+        )
 
     def vetoes(self, variable: LearnedVariable) -> bool:
         """Whether ``variable`` would put a variable where this says no: at this position
@@ -179,7 +192,9 @@ def _generalize(
         for text in sorted(found, key=len, reverse=True):
             # as the regex spells it: normalizers escape only what a regex reads specially
             for spelled in dict.fromkeys((escape(text), re.escape(text))):
-                value = value.replace(spelled, generalized)
+                # not inside an escape: text ``s`` must not take the ``s`` of ``\s``
+                unescaped = r"(?<!\\)" + re.escape(spelled)
+                value = re.sub(unescaped, lambda _: generalized, value)
         return replace(matcher, match_value=value)
     if not expression.search(matcher.match_value):
         return matcher
@@ -276,12 +291,14 @@ def _as_regex(matcher: Matcher) -> str:
 
 def merge_into(
     target: SpanPattern, sources: Sequence[SpanPattern], all_patterns: list[SpanPattern]
-) -> None:
+) -> set[int]:
     """Fold ``sources`` into ``target``: statistics, and graph edges from and to them.
 
     Sources stay in the list (pattern ids are positions) as tombstones with
-    ``merged_into`` set, so their names keep resolving to the target.
+    ``merged_into`` set, so their names keep resolving to the target; so do the tombstones
+    merged into them before. Returns the ids of those earlier tombstones, now the target's.
     """
+    folded = {source.id for source in sources if source is not target}
     for source in sources:
         if source is target:
             continue
@@ -303,9 +320,12 @@ def merge_into(
         if source.id in target.stats.calls:
             target.stats.merge_calls(target.id, target.stats.calls.pop(source.id))
         source.retire(into=target.id)
-        for pattern in all_patterns:
-            if pattern.merged_into == source.id:
-                pattern.merged_into = target.id
+    retargeted = set()
+    for pattern in all_patterns:
+        if pattern.merged_into in folded and pattern.id not in folded:
+            pattern.merged_into = target.id
+            retargeted.add(pattern.id)
+    return retargeted
 
 
 # --- the normalizer with overrides ------------------------------------------------------------

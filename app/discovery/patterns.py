@@ -39,6 +39,8 @@ class SpanPattern:
     exclusions: tuple[tuple[Matcher, ...], ...] = ()
     """More specific siblings' matchers: a span that satisfies all of one of them belongs to
     that sibling, not to this pattern (``app.discovery.exclusions``)."""
+    excluded_ids: tuple[int, ...] = ()
+    """The sibling each exclusion is for, in the same order."""
 
     def matches(self, span: Span) -> bool:
         """Whether the span is this pattern's by its matchers, most specific first."""
@@ -53,6 +55,7 @@ class SpanPattern:
         self.children.clear()
         self.merged_into = into
         self.exclusions = ()
+        self.excluded_ids = ()
 
     @property
     def key(self) -> PatternKey:

@@ -10,13 +10,13 @@ the receiver, Tempo windows) are named in the result: a later discovery run fill
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from app.discovery.attribute_profile import MAX_KEYS as MAX_PROFILED_KEYS
 from app.discovery.cluster import Normalizer, PatternClusterer, ReplayScope
 from app.discovery.normalize.positions import positions_of
-from app.discovery.operation import FieldType
+from app.discovery.operation import FieldType, Operation
 from app.discovery.overrides import (
     KeepLiteral,
     MergePatterns,
@@ -33,6 +33,7 @@ from app.discovery.overrides import (
 )
 from app.discovery.patterns import PatternKey, SpanPattern
 from app.discovery.run import describe_source
+from app.discovery.store import StoredOverride
 from app.discovery.variables import LearnedVariable
 from connectors.spans import Span
 
@@ -49,6 +50,14 @@ class Applied:
     """Names of the patterns it changed or made."""
     replayed: list[dict[str, object]] = field(default_factory=list)
     not_replayed: list[dict[str, object]] = field(default_factory=list)
+
+
+def merged_by_a_person(overrides: Iterable[StoredOverride], pattern: SpanPattern) -> bool:
+    """Whether a person merged the pattern away, rather than a learned variable folding it."""
+    return any(
+        isinstance(stored.override, MergePatterns) and pattern.key in stored.override.sources
+        for stored in overrides
+    )
 
 
 def find_pattern(patterns: Sequence[SpanPattern], name: str) -> SpanPattern:
@@ -236,16 +245,19 @@ def keep_literal(
         )
     fields = positions.operation.matcher_fields
     override = KeepLiteral(pattern.service, pattern.span_kind, fields, positions.pieces, position)
-    at = 2 * position + 1
-    before, after = "".join(positions.pieces[:at]), "".join(positions.pieces[at + 1 :])
+    # The variables vetoed go whole: every position they held takes its values again.
+    varying = {p for v in learned for p in (*v.positions, *v.free)}
+    holes = {2 * p + 1 for p in varying}
+    template = positions.pieces
 
     def admits(key: PatternKey) -> bool:
+        if key[:2] != pattern.key[:2] or key[3] != fields:
+            return False
+        read = positions_of(Operation(pattern.family, key[2], pattern.matchers, pattern.hints))
         return (
-            key[:2] == pattern.key[:2]
-            and key[3] == fields
-            and len(key[2]) > len(before) + len(after)
-            and key[2].startswith(before)
-            and key[2].endswith(after)
+            read is not None
+            and len(read.pieces) == len(template)
+            and all(i in holes or piece == template[i] for i, piece in enumerate(read.pieces))
         )
 
     # The patterns folded into it come back (empty: the replay fills them) under their names.
@@ -259,7 +271,7 @@ def keep_literal(
         patterns[other_id].parents.pop(pattern.id, None)
     pattern.retire(into=None)
     # It keeps the spans whose values a shape rule takes for ids, under its name.
-    shaped = positions.with_values({position: "{id}"})
+    shaped = positions.with_values({p: "{id}" for p in varying if p not in _free(learned)})
     if shaped is not None:
         pattern.operation, pattern.matchers = shaped.key, shaped.matchers
         pattern.hints = dict(shaped.hints)
@@ -291,9 +303,14 @@ def keep_literal(
             "only later spans would fill the patterns of its values. Do it with force "
             "(--force) anyway"
         )
+    clusterer.rescope(pattern.service, pattern.span_kind)
     applied.patterns = clusterer.patterns
     applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
     return applied
+
+
+def _free(variables: Sequence[LearnedVariable]) -> set[int]:
+    return {p for v in variables for p in v.free}
 
 
 def _check_profile(pattern: SpanPattern, attribute: str) -> None:

@@ -354,7 +354,12 @@ def _row(pattern: SpanPattern, now: float) -> tuple[object, ...]:
         json.dumps({str(k): v for k, v in pattern.children.items()}),
         now,
         pattern.merged_into,
-        json.dumps([[m.as_dict() for m in excluded] for excluded in pattern.exclusions]),
+        json.dumps(
+            [
+                {"sibling": sibling, "matchers": [m.as_dict() for m in excluded]}
+                for sibling, excluded in zip(pattern.excluded_ids, pattern.exclusions, strict=True)
+            ]
+        ),
     )
 
 
@@ -362,6 +367,7 @@ def _pattern(row: tuple[Any, ...], sketches: bool = True, timelines: bool = True
     (pid, name, service, kind, family, operation, matchers, hints, stats, parents, children) = row[
         :11
     ]
+    exclusions = json.loads(str(row[12]))
     return SpanPattern(
         id=int(pid),
         service=str(service),
@@ -376,8 +382,9 @@ def _pattern(row: tuple[Any, ...], sketches: bool = True, timelines: bool = True
         children=Counter({int(k): v for k, v in json.loads(str(children)).items()}),
         merged_into=None if row[11] is None else int(row[11]),
         exclusions=tuple(
-            tuple(matcher_of(m) for m in excluded) for excluded in json.loads(str(row[12]))
+            tuple(matcher_of(m) for m in excluded["matchers"]) for excluded in exclusions
         ),
+        excluded_ids=tuple(int(excluded["sibling"]) for excluded in exclusions),
     )
 
 

@@ -44,10 +44,12 @@ the TraceQL documentation):
   (``Span.service_name``), whose condition also accepts a missing or empty name.
 
 **Most specific first.** A pattern's exclusions (``app.discovery.exclusions``) become
-negated conditions: ``span.url.full !~ "..."`` for a sibling that differs in one field,
-``(a != x || b != y)`` for one that differs in several; they are on fields the pattern's own
-conditions require, so TraceQL's rule that ``!=`` and ``!~`` are false on a missing
-attribute never bites.
+negated conditions: ``span.url.full !~ "..."`` for a sibling that differs in one field
+(siblings told apart by one field share one: ``!~ "(?:a)|(?:b)"``), ``(a != x || b != y)``
+for one that differs in several; they are on fields the pattern's own conditions require,
+so TraceQL's rule that ``!=`` and ``!~`` are false on a missing attribute never bites. A
+value compared both ways (``x = 1`` or ``x = "1"``) is negated whole,
+``!(span.x = 1 || span.x = "1")``.
 
 Queries are as long as their matchers: a few hundred characters (matchers are short,
 ``app.discovery.normalize.ids``), so an Explore link stays well under the 8 KB a default
@@ -258,7 +260,10 @@ def _condition(matcher: Matcher, *, negate: bool = False) -> str:
                 return _either([f"{field} {equal} {option}" for option in options], negate)
     elif matcher.match_type is MatchType.EXACT and _typed_literal(value) is not None:
         typed, text = _typed_literal(value), string_literal(value)
-        return _either([f"{field} {equal} {typed}", f"{field} {equal} {text}"], negate)
+        either = f"({field} = {typed} || {field} = {text})"
+        # Not (... != 1 && ... != "1"): one side always compares across types, which Tempo
+        # reads as false. Tempo 2.10 negates a disjunction right (a lone ``!(x = 1)`` not).
+        return f"!{either}" if negate else either
     return _string_condition(field, matcher, negate)
 
 
@@ -292,7 +297,7 @@ def _accepts(matcher: Matcher, value: str) -> bool:
         return value == matcher.match_value
     if matcher.match_type is MatchType.STARTS_WITH:
         return value.startswith(matcher.match_value)
-    return re.fullmatch(matcher.match_value, value, re.DOTALL) is not None
+    return re.fullmatch(matcher.match_value, value, re.DOTALL | re.ASCII) is not None
 
 
 def _any_of(conditions: list[str]) -> str:

@@ -51,7 +51,7 @@ from itertools import combinations
 import msgspec
 
 from app.discovery.normalize.ids import PLACEHOLDER_TOKEN
-from app.discovery.normalize.positions import KEY, PATH, Positions, positions_of
+from app.discovery.normalize.positions import KEY, NAME, PATH, Positions, positions_of
 from app.discovery.operation import Operation
 from app.discovery.overrides import operation_of
 from app.discovery.patterns import SpanPattern
@@ -86,6 +86,9 @@ between them, it has less than this share: a popular id, lucky when the variable
 learned, whose share fades; a literal sibling keeps its own."""
 MAX_LITERALS = 64
 """Rare values that make a variable whatever their counts."""
+MAX_FREE_VALUES = 8
+"""A stable position left free beside a variable holds at most this many values (versions,
+locales, regions); more, and it is resources or actions, each with ids of its own or none."""
 MAX_PAIRED_POSITIONS = 8
 """Parts with more positions than this are not searched for pairs (their pairs would be
 many, and such long paths or names seldom hold two unknown ids)."""
@@ -110,6 +113,9 @@ class LearnedVariable(msgspec.Struct, frozen=True):
     """Positions whose value does not matter here and stays as it is: the version in
     ``/api/{version}/bookings/{booking_id}``, judged stable where the booking was judged a
     variable from the spans of all versions at once."""
+    free_values: tuple[tuple[str, ...], ...] = ()
+    """For each free position, the values it had then: a value never seen there (another
+    resource than the versions' bookings) is not taken for one of them."""
 
     @property
     def template(self) -> str:
@@ -119,7 +125,15 @@ class LearnedVariable(msgspec.Struct, frozen=True):
     @property
     def identity(self) -> tuple[object, ...]:
         """What it is, whatever literals it keeps (those can be refined later)."""
-        return (self.service, self.span_kind, self.fields, self.pieces, self.positions, self.free)
+        return (
+            self.service,
+            self.span_kind,
+            self.fields,
+            self.pieces,
+            self.positions,
+            self.free,
+            self.free_values,
+        )
 
     def describe(self) -> str:
         kept = sorted({value for values in self.literals for value in values})
@@ -134,8 +148,11 @@ class LearnedVariable(msgspec.Struct, frozen=True):
         if len(pieces) != len(mine) or positions.operation.matcher_fields != self.fields:
             return False
         holes = {2 * position + 1 for position in (*self.positions, *self.free)}
+        if not all(index in holes or piece == mine[index] for index, piece in enumerate(pieces)):
+            return False
         return all(
-            index in holes or piece == mine[index] for index, piece in enumerate(pieces)
+            pieces[2 * position + 1] in allowed
+            for position, allowed in zip(self.free, self.free_values, strict=False)
         )
 
 
@@ -151,9 +168,14 @@ class Group:
 
 
 def groups_of(scope: Scope, positions: Positions) -> list[tuple[Group, tuple[str, ...]]]:
-    """The groups a pattern's key is in, each with its values at the group's positions."""
+    """The groups a pattern's key is in, each with its values at the group's positions.
+
+    A key of one word (a span named ``load_config``) is in none: with nothing fixed beside
+    it, a variable there would take every name of the service and kind."""
     pieces = positions.pieces
     kinds = positions.kinds
+    if len(kinds) == 1 and not _WORD.search(pieces[0] + pieces[2]):
+        return []
     chosen: list[tuple[int, ...]] = [(position,) for position in range(len(kinds))]
     for kind in dict.fromkeys(kinds):
         of_kind = [position for position, k in enumerate(kinds) if k == kind]
@@ -201,12 +223,14 @@ def frequent_values(counts: Mapping[str, int]) -> set[str]:
 
 
 def decide(
-    counts: Mapping[str, int], frequent: set[str] | None = None
+    counts: Mapping[str, int], frequent: set[str] | None = None, *, early: bool = True
 ) -> tuple[str, ...] | None:
     """Whether a position's values (value -> spans) make it a variable: its ``frequent``
-    values (``frequent_values`` unless given), to keep literal, if so; else None."""
+    values (``frequent_values`` unless given), to keep literal, if so; else None.
+    ``early``: whether it may be judged before ``MIN_SPANS`` (not a word of a span name,
+    where a handful of literal names seen once each look like ids)."""
     total = sum(counts.values())
-    if total < MIN_EARLY_SPANS:
+    if total < (MIN_EARLY_SPANS if early else MIN_SPANS):
         return None
     if frequent is None:
         frequent = frequent_values(counts)
@@ -272,7 +296,8 @@ def learn(
     for values, count in spans.items():
         for index, value in enumerate(values):
             columns[index][value] += count
-    verdicts = [decide(column) for column in columns]
+    early = NAME not in group.kinds
+    verdicts = [decide(column, early=early) for column in columns]
     if all(verdict is None for verdict in verdicts):
         return None
     if None in verdicts:
@@ -283,11 +308,22 @@ def learn(
         # ``/bookings/featured`` is beside the booking ids)
         index = verdicts.index(None)
         variable = 1 - index
+        if len(columns[index]) > MAX_FREE_VALUES:
+            return None  # not a handful of versions or locales: each learns on its own
         frequent = frequent_values(columns[variable])
+        allowed: list[str] = []
         for free_value in columns[index]:
             beside = Counter({v[variable]: n for v, n in spans.items() if v[index] == free_value})
-            frequent |= siblings_beside(beside)
-        verdicts[variable] = decide(columns[variable], frequent)
+            siblings = siblings_beside(beside)
+            frequent |= siblings
+            # only where ids show beside it too (``/auth/login``, ``/auth/logout`` show none)
+            rare = [n for value, n in beside.items() if value not in siblings]
+            if len(rare) >= MIN_RARE_BESIDE_PLACEHOLDER and 2 * rare.count(1) >= len(rare):
+                allowed.append(free_value)
+        if not allowed:
+            return None
+        columns[index] = Counter({value: columns[index][value] for value in allowed})
+        verdicts[variable] = decide(columns[variable], frequent, early=early)
         if verdicts[variable] is None:
             return None
     judged = zip(group.positions, verdicts, strict=True)
@@ -307,6 +343,9 @@ def learn(
         tuple(variables),
         tuple(verdict for verdict in verdicts if verdict is not None),
         tuple(p for p in group.positions if p not in variables),
+        tuple(
+            tuple(sorted(columns[i])) for i, p in enumerate(group.positions) if p not in variables
+        ),
     )
 
 

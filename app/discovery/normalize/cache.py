@@ -42,6 +42,7 @@ from app.discovery.normalize.ids import (
     ID,
     IN_KEY,
     PLACEHOLDER_TOKEN,
+    in_raw_text,
     is_placeholder,
     placeholder_class,
     placeholder_for,
@@ -375,9 +376,22 @@ _Shape = tuple[str, int, tuple[tuple[NameTemplate, ...], ...]]
 each key as ``_name_parts`` gives it. A plain tuple: one is made for every new statement."""
 
 
+_ASCII_SPACE = re.compile(r"[\t\n\v\f\r ]+")
+
+
+def _spaced(statement: str) -> list[str]:
+    """``str.split(None, 2)`` at ASCII whitespace alone."""
+    return [word for word in _ASCII_SPACE.split(statement.strip("\t\n\v\f\r "), 2) if word]
+
+
 def _shape(statement: str, memcached: bool) -> _Shape | None:
-    # Split off no more than needed: values (a cached JSON document) can be long.
-    words = statement.split(None, 2)
+    # Split off no more than needed: values (a cached JSON document) can be long. Only
+    # ASCII whitespace separates, as in the matcher's ``\s`` (RE2's is ASCII).
+    words = statement.split(None, 2) if statement.isascii() else _spaced(statement)
+    if len(words) > 1:
+        words[1] = in_raw_text(words[1])
+    if len(words) > 2 and "_id}" in words[2]:
+        words[2] = in_raw_text(words[2])
     if not words:
         return None
     command = _command_word(words[0])[0]

@@ -35,6 +35,7 @@ from typing import NamedTuple
 from app.discovery.normalize.ids import (
     IN_NAME,
     PLACEHOLDER_TOKEN,
+    in_raw_text,
     is_placeholder,
     placeholder_class,
     placeholder_for,
@@ -87,6 +88,8 @@ def _mask(
     ``spans_not``: what a placeholder's class excludes (``ids.IN_PATH``...)."""
     placeholder = text if is_placeholder(text) else placeholder_for(text)
     if placeholder is not None:
+        if regexes is None:  # span data, not a key: an instrumentation's {user_id} is {id}
+            placeholder = in_raw_text(placeholder)
         texts.append(placeholder)
         if regexes is not None:
             regexes.append(placeholder_class(placeholder, spans_not))
@@ -112,14 +115,15 @@ def _mask(
 
 
 def mask_text(text: str, separators: Sequence[re.Pattern[str]]) -> str:
-    """``text`` with every piece that is an id, e-mail or date replaced by its placeholder.
+    """Span data with every piece that is an id, e-mail or date replaced by its placeholder
+    (a placeholder it already holds, such as ``{user_id}``, reads as ``{id}``: ``in_raw_text``).
 
     A piece is tested whole; when it is none, it is cut with the first of the (coarse to
     fine) ``separators`` that cuts it, and each part is masked the same way with the finer
     ones. Masking is idempotent, so ``mask_tokens`` of the result gives its regex.
     """
     if is_placeholder(text):
-        return text
+        return in_raw_text(text)
     placeholder = placeholder_for(text)
     if placeholder is not None:
         return placeholder

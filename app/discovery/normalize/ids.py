@@ -78,6 +78,17 @@ def is_placeholder(token: str) -> bool:
     return token[:1] == "{" and _PLACEHOLDER_TOKEN.fullmatch(token) is not None
 
 
+_LEARNED_TOKEN = re.compile(r"\{[a-z][a-z0-9]{0,29}_id\}")
+
+
+def in_raw_text(text: str) -> str:
+    """Span data with the placeholders an instrumentation wrote into it (``/users/{user_id}``
+    in a templated name) read as ``{id}``, as an id there would be: the name of a placeholder
+    in a key is discovery's to give (``app.discovery.variables``), and two keys that differ
+    only in a placeholder's name would be two patterns with one regex."""
+    return _LEARNED_TOKEN.sub(ID, text) if "_id}" in text else text
+
+
 # What a placeholder never spans, as the inside of a regex class, by where it stands.
 IN_PATH = "/?#"
 IN_HOST = ".:/"
@@ -95,8 +106,9 @@ def placeholder_class(placeholder: str, separators: str) -> str:
     # a date or an e-mail address, or the placeholder itself (an instrumentation's template)
     if placeholder == DATE:
         return r"(?:\{date\}|" + _DATE_CLASS + ")"
-    if placeholder == EMAIL:
-        return rf"(?:\{{email\}}|[^{separators}@]+@[^{separators}]+)"
+    if placeholder == EMAIL:  # an address holds dots wherever dots separate
+        around = separators.replace(".", "")
+        return rf"(?:\{{email\}}|[^{around}@]+@[^{around}]+)"
     if separators == "\\s":
         return r"\S+"
     return f"[^{separators}]+"

@@ -21,7 +21,7 @@ from typing import Any
 
 from app.discovery.normalize.cache import attribute_text, naming_words, template_name
 from app.discovery.normalize.generic import template_regex
-from app.discovery.normalize.ids import IN_DESTINATION
+from app.discovery.normalize.ids import IN_DESTINATION, in_raw_text
 from app.discovery.operation import Family, FieldType, Matcher, MatchType, Operation
 from connectors.spans import Span, SpanKind
 
@@ -54,7 +54,7 @@ def _destination(attributes: dict[str, Any]) -> _Destination | None:
     for field in _DESTINATION_FIELDS:
         name = attribute_text(attributes.get(field))
         if name is not None:
-            shown = template_name(name)
+            shown = template_name(in_raw_text(name))
             if shown.has_placeholder:
                 regex = template_regex(shown.text, IN_DESTINATION)
                 return field, shown.text, MatchType.REGEX, regex

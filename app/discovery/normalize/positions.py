@@ -27,7 +27,11 @@ _HOST_CUT = re.compile(r"(\.+)")
 _KEY_CUT = re.compile(r"(:+)")
 _DESTINATION_CUT = re.compile(r"([.:/]+)")
 _NAME_CUT = re.compile(r"""(\s+|[/:,;=#|&?!*+~^$'"`()<>\[\]\\.@]+)""")
+_WORD_CUT = re.compile(r"([-_]+)")
 _FIXED_TOKENS = frozenset({"{asset}", "{userinfo}"})
+MAX_POSITIONS = 32
+"""Keys cut into more positions are not learned from: such long names are prose or data,
+and their groups would cost memory by the square of their length."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,13 @@ class _Cutter:
     def fixed(self, text: str) -> None:
         self.pieces[-1] += text
 
+    def host(self, host: str) -> None:
+        """A host name's labels; an IPv6 address (``[2001:db8::1]``) stays whole."""
+        if host.startswith("["):
+            self.fixed(host)
+        else:
+            self.cut(host, _HOST_CUT, HOST)
+
     def cut(self, text: str, separators: re.Pattern[str], kind: str) -> None:
         for index, part in enumerate(separators.split(text)):
             if index % 2 or not part or part in _FIXED_TOKENS:
@@ -84,10 +95,10 @@ def positions_of(operation: Operation) -> Positions | None:
                 cutter.fixed(parts.scheme + "://")
             if parts.userinfo:
                 cutter.fixed("{userinfo}@")
-            cutter.cut(parts.host, _HOST_CUT, HOST)
+            cutter.host(parts.host)
             cutter.fixed((":" + parts.port if parts.port else "") + " ")
         elif url.host:
-            cutter.cut(url.host, _HOST_CUT, HOST)
+            cutter.host(url.host)
             cutter.fixed(" ")
         cutter.cut(url.path, _PATH_CUT, PATH)
     elif family is Family.CACHE:
@@ -108,10 +119,14 @@ def positions_of(operation: Operation) -> Positions | None:
         cutter.fixed(head)
         cutter.cut(destination, _DESTINATION_CUT, DESTINATION)
     elif family is Family.GENERIC and operation.matcher_fields == ("name",):
-        cutter.cut(operation.key, _NAME_CUT, NAME)
+        # a name of one word is cut at its dashes and underscores: ``sync-tenant-{id}``
+        one_word = _NAME_CUT.search(operation.key) is None
+        cutter.cut(operation.key, _WORD_CUT if one_word else _NAME_CUT, NAME)
     else:
         return None
-    if not cutter.kinds or "".join(cutter.pieces) != operation.key:
+    if not cutter.kinds or len(cutter.kinds) > MAX_POSITIONS:
+        return None
+    if "".join(cutter.pieces) != operation.key:
         return None
     return Positions(operation, tuple(cutter.pieces), tuple(cutter.kinds))
 

@@ -2,20 +2,23 @@
 
 ``SELECT sku FROM inventory WHERE sku = ?`` is matched by::
 
-    (?i:<comments>SELECT\\s+sku\\s+FROM\\s+inventory\\s+WHERE\\s+sku\\s*=\\s*<literal><comments>)
+    <comments>(?i:SELECT)<hint>\\s+sku\\s+(?i:FROM)\\s+inventory\\s+(?i:WHERE)\\s+sku\\s*=\\s*<literal><comments>
 
-Keywords and identifiers are written as the statement has them (case-insensitively, as SQL
-reads keywords), whitespace between two words is ``\\s+`` and elsewhere ``\\s*``, a collapsed
-``IN`` list or ``VALUES`` row repeats, and every ``?`` is one short alternation that takes any
-literal or bind parameter of the dialect (``42``, ``'it''s'``, ``$1``, ``:name``, ``%s``,
-``%(name)s``, ``@p1``). Comments may come before and after the statement (sqlc's
-``-- name: ...``, sqlcommenter's ``/*traceparent=...*/``), not between its tokens.
+Keywords are matched case-insensitively (``(?i:ORDER\\s+BY)``), as SQL reads them, and
+identifiers as written; whitespace between two words is ``\\s+``, none around the dot of
+a qualified name and elsewhere ``\\s*``; a collapsed ``IN`` list or ``VALUES`` row repeats,
+and every ``?`` is one short alternation that takes any literal or bind parameter of the
+dialect (``42``, ``'it''s'``, ``$1``, ``:name``, ``%s``, ``%(name)s``, ``@p1``). Comments may
+come before and after the statement (sqlc's ``-- name: ...``, sqlcommenter's
+``/*traceparent=...*/``), and an optimizer hint after its first keyword
+(``SELECT /*+ INDEX(t) */``), not elsewhere between its tokens.
 
-Every raw statement of the normalized text matches, except those with a comment inside them,
+Every raw statement of the normalized text matches, except those with another comment inside,
 a dollar-quoted string or an E-string holding an escaped quote. Some other statements match
 too (a literal's class also takes a word); discovery tells such siblings apart by matching
 most-specific-first (``app.discovery.exclusions``). A statement whose regex would pass
-``MAX_LENGTH`` characters is matched by the regex of its first tokens and ``.*``.
+``MAX_LENGTH`` characters is matched by the regex of its first tokens, ``.*``, and that of
+its last ones: statements that share a long beginning mostly differ at their end.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from functools import lru_cache
 
 from app.discovery.normalize.sql import (
     ID_OPEN,
+    KW,
     LIT,
+    PUNCT,
     REPEAT,
     TAGGED,
     TAGGED_OPEN,
@@ -49,6 +54,7 @@ _COMMENTS = {
 }
 _SQL_COMMENTS = r"(?:\s|/\*.*?\*/|--[^\n]*)*"
 _SPECIAL = frozenset("\\.^$*+?()[]{}|")
+_DOT: Node = (PUNCT, ".")
 _WORD_EDGE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$")
 
 
@@ -61,39 +67,89 @@ def statement_matcher_regex(normalized: NormalizedStatement) -> str:
 def _regex(nodes: tuple[Node, ...], dialect: SqlDialect) -> str:
     around = _COMMENTS.get(dialect, _SQL_COMMENTS)
     pieces = _pieces(nodes, dialect)
-    body = "".join(pieces)
-    whole = f"(?i:{around}{body}{around})"
+    whole = f"{around}{''.join(pieces)}{around}"
     if len(whole) <= MAX_LENGTH:
         return whole
-    budget = MAX_LENGTH - len(f"(?i:{around}.*)")
-    kept: list[str] = []
+    # Its beginning and its end, with anything between: statements that share a long
+    # beginning (an ORM's column list) most often differ at their end (the WHERE clause).
+    budget = MAX_LENGTH - 2 * len(around) - len(".*")
+    head = _taken(pieces, int(budget * HEAD_SHARE))
+    tail = _taken(pieces[len(head) :][::-1], budget - len("".join(head)))[::-1]
+    return f"{around}{''.join(head)}.*{''.join(tail)}{around}"
+
+
+HEAD_SHARE = 0.6
+"""Of a long statement's regex, the share its beginning takes; its end has the rest."""
+
+
+def _taken(pieces: list[str], budget: int) -> list[str]:
+    """The pieces from the first that fit in ``budget`` characters, ending with a token."""
+    taken: list[str] = []
     used = 0
     for piece in pieces:
         if used + len(piece) > budget:
             break
-        kept.append(piece)
+        taken.append(piece)
         used += len(piece)
-    while kept and kept[-1] in (r"\s*", r"\s+"):
-        kept.pop()
-    return f"(?i:{around}{''.join(kept)}.*)"
+    while taken and taken[-1] in _GAPS:
+        taken.pop()
+    return taken
 
 
-def _pieces(nodes: tuple[Node, ...], dialect: SqlDialect) -> list[str]:
-    """The regex of each token and of each gap between tokens, in order."""
+_GAPS = frozenset({r"\s*", r"\s+", ""})
+_HINT = r"(?:\s*/\*.*?\*/)?"
+"""An optimizer hint after the statement's first keyword: ``SELECT /*+ INDEX(t) */``."""
+
+
+def _pieces(nodes: tuple[Node, ...], dialect: SqlDialect, *, top: bool = True) -> list[str]:
+    """The regex of each token and of each gap between tokens, in order. Keywords are
+    matched case-insensitively, a run of them in one group (``(?i:ORDER\\s+BY)``), and
+    identifiers as written."""
     pieces: list[str] = []
     previous: Node | None = None
+    keywords: list[str] = []
+
+    def close_keywords() -> None:
+        if keywords:
+            pieces.append("(?i:" + "".join(keywords) + ")")
+            keywords.clear()
+
     for node in nodes:
+        gap = ""
         if previous is not None:
-            pieces.append(r"\s+" if _words_touch(previous, node) else r"\s*")
-        pieces.append(_node_regex(node, dialect))
+            gap = _gap(previous, node)
+        if node[0] == KW:
+            if keywords:
+                keywords.append(gap)
+            else:
+                if previous is not None:
+                    pieces.append(gap)
+            keywords.append(_quote(str(node[1])))
+        else:
+            close_keywords()
+            if previous is not None:
+                pieces.append(gap)
+            pieces.append(_node_regex(node, dialect))
+        if top and previous is None and node[0] == KW:
+            close_keywords()
+            pieces.append(_HINT)
         previous = node
+    close_keywords()
     return pieces
+
+
+def _gap(left: Node, right: Node) -> str:
+    """What may stand between two tokens: whitespace, required between two words; none
+    around the dot of a qualified name (``"users"."id"``)."""
+    if left == _DOT or right == _DOT:
+        return ""
+    return r"\s+" if _words_touch(left, right) else r"\s*"
 
 
 def _node_regex(node: Node, dialect: SqlDialect) -> str:
     kind, text = node
     if kind == REPEAT:
-        inner = "".join(_pieces(text, dialect))  # type: ignore[arg-type]
+        inner = "".join(_pieces(text, dialect, top=False))  # type: ignore[arg-type]
         return f"{inner}(?:\\s*,\\s*{inner})*"
     if kind == LIT:
         return _LITERAL[dialect]

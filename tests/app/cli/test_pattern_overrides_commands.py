@@ -117,6 +117,7 @@ def test_a_learned_placeholder_made_literal_through_the_cli(tmp_path: Path) -> N
     }
     code, output = run(tmp_path, "patterns", "overrides")
     assert code == 0 and "sre-on-call: keep {report_id}" in output
+    assert "learned: finance client `GET api /reports/{report_id}`" in output
 
     code, output = run(tmp_path, "patterns", "literal", str(learned["name"]), "nope")
     assert code == 1 and "has no {nope}" in output

@@ -47,7 +47,7 @@ _TOKEN = re.compile(
                |name|kind|status)(?![\w."])
     | (?P<number>-?[0-9]+(?:\.[0-9]+)?)
     | (?P<word>[a-z]+)
-    | (?P<op>&&|\|\||!=|!~|=~|=|\{|\}|\(|\))
+    | (?P<op>&&|\|\||!=|!~|=~|=|!|\{|\}|\(|\))
     )""",
     re.VERBOSE,
 )
@@ -160,6 +160,10 @@ class _Reader:
         return lambda span: all(term(span) for term in terms)
 
     def term(self) -> Predicate:
+        if self.peek() == ("op", "!"):  # only before a disjunction, as Tempo 2.10 reads it
+            self.take("op", "!")
+            inner = self.term()
+            return lambda span: not inner(span)
         if self.peek() in (("word", "false"), ("word", "true")):
             constant = self.take("word") == "true"
             return lambda span: constant
@@ -183,7 +187,7 @@ class _Reader:
         self.index += 1
         if operator in ("=~", "!~"):
             assert kind == "string", f"{operator} takes a string, not {text}"
-            expression = re.compile(_go_unquote(text), re.DOTALL)  # Tempo: ^(?s:...)$
+            expression = re.compile(_go_unquote(text), re.DOTALL | re.ASCII)  # RE2: ^(?s:...)$
             if operator == "!~":  # false where the attribute is missing or not a string
                 return lambda span: isinstance(value_of(span), str) and not _regex(
                     value_of(span), expression
@@ -592,3 +596,19 @@ def test_explore_links_open_the_query_in_the_tempo_data_source(
 def test_an_explore_link_needs_a_time_range_that_ends_after_it_starts() -> None:
     with pytest.raises(ValueError, match="ends"):
         grafana_explore_url("https://g", "tempo", "{ }", 200, 100)
+
+
+def test_an_exclusion_of_a_value_compared_both_ways_is_negated_whole() -> None:
+    pattern = _pattern(_span_attribute("checkout.step", MatchType.REGEX, "[^/]+"))
+    pattern.exclusions = ((_span_attribute("checkout.step", MatchType.EXACT, "1"),),)
+    query = traceql_for(pattern)
+    # (x != 1 && x != "1") would be false for every span: one side compares across types
+    assert '!(span.checkout.step = 1 || span.checkout.step = "1")' in query
+    selects = _compile(query)
+    assert selects(_span({"checkout.step": "2"}))
+    assert not selects(_span({"checkout.step": "1"}))
+
+
+def test_unicode_spaces_are_not_spaces_to_matchers_as_to_re2() -> None:
+    matcher = Matcher(FieldType.SPAN_FIELD, "name", MatchType.REGEX, r"order \S+")
+    assert matcher.matches(_span(name="order 5\u00a0x"))  # RE2's \S takes a no-break space
