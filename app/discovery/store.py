@@ -78,9 +78,10 @@ _MIGRATIONS = {
     2: ("ALTER TABLE patterns ADD COLUMN merged_into INTEGER",),
     3: ("ALTER TABLE patterns ADD COLUMN exclusions TEXT NOT NULL DEFAULT '[]'",),
 }
-_REMATCHED_FROM = 3
-"""Stores written before this version get their matchers built again (shorter, with
-exclusions: ``app.discovery.rematch``) when they are opened."""
+MATCHERS_VERSION = "short"
+"""How the stored matchers are written; a store whose ``meta.matchers`` differs (one written
+before schema 3, with long regexes) gets them built again when it is opened
+(``app.discovery.rematch``), until that succeeds."""
 
 
 class StoredStatsHead(msgspec.Struct, array_like=True):
@@ -166,10 +167,17 @@ class PatternStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
-        if row is not None and int(row[0]) < _REMATCHED_FROM:
-            from app.discovery.rematch import rematch_store  # it reads patterns through us
+        written = self._db.execute("SELECT value FROM meta WHERE key = 'matchers'").fetchone()
+        if written is None or written[0] != MATCHERS_VERSION:
+            if row is not None and self.count():  # patterns of an older Spanwise
+                from app.discovery.rematch import rematch_store  # it reads patterns through us
 
-            rematch_store(self)
+                rematch_store(self)
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('matchers', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (MATCHERS_VERSION,),
+            )
 
     def close(self) -> None:
         self._db.close()

@@ -151,6 +151,7 @@ def test_a_store_written_with_long_matchers_gets_short_ones_when_opened(tmp_path
     )
     store.connection.execute("ALTER TABLE patterns DROP COLUMN exclusions")
     store.connection.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    store.connection.execute("DELETE FROM meta WHERE key = 'matchers'")
     store.close()
 
     reopened = {p.operation: p for p in PatternStore(path).load()}
