@@ -241,9 +241,7 @@ class ExclusionKeeper:
                         changed.add(pattern.id)
         return changed
 
-    def _record(
-        self, pattern: SpanPattern, sibling: SpanPattern, found: Exclusion | None
-    ) -> bool:
+    def _record(self, pattern: SpanPattern, sibling: SpanPattern, found: Exclusion | None) -> bool:
         made = self._made.setdefault(pattern.id, {})
         if found is None:
             return made.pop(sibling.id, None) is not None

@@ -389,9 +389,7 @@ class LearnedVariables:
         return applied
 
 
-def without_literals(
-    variable: LearnedVariable, positions: Positions
-) -> LearnedVariable | None:
+def without_literals(variable: LearnedVariable, positions: Positions) -> LearnedVariable | None:
     """The variable no longer keeping the literal values that ``positions`` hold at its
     positions; None when it keeps none of them."""
     literals = tuple(
@@ -454,8 +452,10 @@ def _names(positions: Positions, replaced: set[int]) -> dict[int, str]:
     for position in replaced:
         after = position + 1
         # ``/repos/{id}/{id}``: the word before two variables names neither of them
-        followed = after < len(values) and kinds[after] == kinds[position] and (
-            after in replaced or holds_placeholder(values[after])
+        followed = (
+            after < len(values)
+            and kinds[after] == kinds[position]
+            and (after in replaced or holds_placeholder(values[after]))
         )
         kind = kinds[position]
         names[position] = "{id}" if followed else placeholder_name(pieces, position, kind)

@@ -156,7 +156,9 @@ def test_a_store_written_with_long_matchers_gets_short_ones_when_opened(tmp_path
 
     reopened = {p.operation: p for p in PatternStore(path).load()}
     general = reopened["GET cart /orders/{id}"]
-    assert general.matchers[1].match_value == "https?://cart(?::(?:80|443))?/orders/[^/?#]+(?:[?#].*)?"
+    assert (
+        general.matchers[1].match_value == "https?://cart(?::(?:80|443))?/orders/[^/?#]+(?:[?#].*)?"
+    )
     assert [[m.match_value for m in e] for e in general.exclusions] == [
         ["https?://cart(?::(?:80|443))?/orders/search(?:[?#].*)?"]
     ]

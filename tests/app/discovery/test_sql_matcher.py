@@ -21,14 +21,14 @@ TEMPLATES = [
     "INSERT INTO order_items (order_id, sku, quantity) VALUES ({}, {}, {}), ({}, {}, {})",
     "UPDATE inventory SET available = available - {}, reserved = reserved + {} WHERE sku = {}",
     "DELETE FROM carts WHERE user_id = {} AND updated_at < NOW() - INTERVAL {}",
-    "SELECT count(*) FROM \"Orders\" WHERE status = {} AND total > {}",
+    'SELECT count(*) FROM "Orders" WHERE status = {} AND total > {}',
     "WITH recent AS (SELECT id FROM orders WHERE created_at > {}) SELECT * FROM recent",
     "BEGIN",
     "SELECT lower(email) FROM users WHERE id = ANY({})",
 ]
 PARAMETERS = ["42", "-7", "1.5e3", "'it''s'", "'a, (b)'", "$1", "?", ":name", "%s", "%(p_1)s"]
 PARAMETERS += ["@p1"]
-MYSQL_PARAMETERS = ["42", "'it\\'s'", "\"double, (quoted)\"", "?", "%s"]
+MYSQL_PARAMETERS = ["42", "'it\\'s'", '"double, (quoted)"', "?", "%s"]
 AROUND = [
     ("", ""),
     ("  ", ";"),

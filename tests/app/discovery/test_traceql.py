@@ -189,8 +189,8 @@ class _Reader:
             assert kind == "string", f"{operator} takes a string, not {text}"
             expression = re.compile(_go_unquote(text), re.DOTALL | re.ASCII)  # RE2: ^(?s:...)$
             if operator == "!~":  # false where the attribute is missing or not a string
-                return lambda span: isinstance(value_of(span), str) and not _regex(
-                    value_of(span), expression
+                return lambda span: (
+                    isinstance(value_of(span), str) and not _regex(value_of(span), expression)
                 )
             return lambda span: _regex(value_of(span), expression)
         assert operator in ("=", "!="), operator
@@ -207,8 +207,8 @@ class _Reader:
             assert text in _KEYWORDS, f"unknown keyword {text}"
             kind, literal = "keyword", text
         if operator == "!=":  # false where the attribute is missing or of another type
-            return lambda span: _comparable(value_of(span), kind) and not _equals(
-                value_of(span), kind, literal
+            return lambda span: (
+                _comparable(value_of(span), kind) and not _equals(value_of(span), kind, literal)
             )
         return lambda span: _equals(value_of(span), kind, literal)
 
