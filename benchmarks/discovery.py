@@ -143,6 +143,9 @@ def main() -> None:
             drain_s[label] += time.perf_counter() - started
         total += len(spans)
         truth.update(labels)
+    started = time.perf_counter()
+    clusterer.finish()
+    ours_s += time.perf_counter() - started
 
     print(f"{total:,} {args.system} spans, {len(truth)} true operations")
     ours = total / ours_s
@@ -170,6 +173,9 @@ def main() -> None:
             clusterer.accept(spans)
             busy += time.perf_counter() - tick
             streamed += len(spans)
+        tick = time.perf_counter()
+        clusterer.finish()
+        busy += time.perf_counter() - tick
         wall = time.perf_counter() - started
         print(
             f"streamed {streamed:,} spans in {wall:,.0f} s "

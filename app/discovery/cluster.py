@@ -29,6 +29,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from zlib import crc32
 
 from app.discovery.exclusions import ExclusionKeeper
 from app.discovery.known import ExactMatcherIndex
@@ -43,7 +44,9 @@ from app.discovery.overrides import (
     operation_of,
 )
 from app.discovery.patterns import PatternKey, SpanPattern
+from app.discovery.stats import MIN_PROFILED_CALLS, SKETCH_ACCURACY
 from app.discovery.timeline import BASE_WIDTH_S
+from app.discovery.trace_buffer import FIELDS, HeldTrace, TraceBuffer
 from app.discovery.variables import (
     MIN_SPANS,
     Group,
@@ -63,6 +66,10 @@ WAITING_EDGES = 100_000
 RECENT_PRODUCERS = 100_000
 """Producer spans remembered for consumer lag: messages in flight, or in a backlog."""
 
+ABOVE_SKETCH = 1 + 2 * SKETCH_ACCURACY
+"""A call is slow when above its pattern's slow percentile by more than the sketch's error:
+the sketch gives a value at most that far from the true one, and in a narrow distribution
+every call is within it (all would count as slow)."""
 SpanRef = tuple[str, str]  # (trace id, span id)
 _KIND_LABELS = tuple(kind.label for kind in SpanKind)
 _PRODUCER, _CONSUMER = SpanKind.PRODUCER, SpanKind.CONSUMER
@@ -171,6 +178,9 @@ class PatternClusterer:
         # End times of recent producer spans, for the lag of the consumer spans they feed.
         self._producer_ends = _RecentSpans(recent_producers)
         self._waiting_capacity = waiting_edges
+        self._traces = TraceBuffer()
+        self._callers: set[int] = {p.id for p in known if p.children}
+        """Ids of the patterns with children: their calls are profiled (``_profile``)."""
         self.spans_seen = 0
         self.duplicates = 0
         """Spans seen again while their first copy was still among the recent ones: not
@@ -212,6 +222,9 @@ class PatternClusterer:
         edges = _BatchEdges()
         edge_codes, edge_callers, edge_buckets = edges.codes, edges.callers, edges.buckets
         lags: list[tuple[int, int, int]] = []
+        traces = self._traces.traces
+        max_fields = self._traces.max_fields
+        sampling = self._traces.sampling_mask
         for span in spans:
             trace_id = span.trace_id
             ref = (trace_id, span.span_id)
@@ -234,6 +247,19 @@ class PatternClusterer:
                 producers[ref] = span.end_unix_nano
             start_ns = span.start_unix_nano
             parent_span_id = span.parent_span_id
+            # The whole trace, for time profiles (``_profile``).
+            held = traces.get(trace_id)
+            if held is None:
+                if not sampling or not crc32(trace_id.encode()) & sampling:  # sampled
+                    traces[trace_id] = [
+                        span.span_id,
+                        parent_span_id,
+                        pattern_id,
+                        start_ns,
+                        span.end_unix_nano,
+                    ]
+            elif len(held) < max_fields:
+                held += (span.span_id, parent_span_id, pattern_id, start_ns, span.end_unix_nano)
             if parent_span_id is not None:
                 parent_ref = (trace_id, parent_span_id)
                 parent_id = recent.get(parent_ref)
@@ -301,6 +327,68 @@ class PatternClusterer:
             self.touched.update(self._exclusions.added(self._created))
             self._created.clear()
         self.spans_seen += len(spans)
+        done = self._traces.batch_done({span.trace_id for span in spans}, len(spans))
+        if done:
+            self._profile(done)
+
+    def finish(self) -> None:
+        """The end of the spans: the traces still in flight are done."""
+        self._profile(self._traces.close_all())
+
+    def _profile(self, traces: list[HeldTrace]) -> None:
+        """Each finished trace's spans of patterns that call others, with their children,
+        into their patterns' time profiles (a leaf's time is all its own).
+
+        Which calls go in is decided before the trace's children are indexed: most traces
+        hold only typical calls of well-profiled patterns, left out (``TimeProfile``).
+        """
+        patterns = self.patterns
+        live = self._live
+        scope = self._scope
+        touched = self.touched
+        callers = self._callers
+        for held in traces:
+            if len(held) < 2 * FIELDS:
+                continue
+            pattern_ids: list[int] = held[2::FIELDS]  # type: ignore[assignment]
+            starts: list[int] = held[3::FIELDS]  # type: ignore[assignment]
+            ends: list[int] = held[4::FIELDS]  # type: ignore[assignment]
+            chosen: list[tuple[int, SpanPattern, bool]] = []
+            for i, pattern_id in enumerate(pattern_ids):
+                if pattern_id not in callers:
+                    continue
+                pattern = patterns[pattern_id]
+                if pattern.merged_into is not None:
+                    pattern = patterns[live(pattern_id)]
+                stats = pattern.stats
+                slow = (
+                    stats.count >= MIN_PROFILED_CALLS
+                    and (ends[i] - starts[i]) / 1e6 > stats.slow_threshold_ms() * ABOVE_SKETCH
+                )
+                if slow or stats.time_profile.wants_typical():
+                    chosen.append((i, pattern, slow))
+            if not chosen:
+                continue
+            children_of: dict[object, list[int]] = {}
+            for i, parent_id in enumerate(held[1::FIELDS]):
+                if parent_id is not None:
+                    found = children_of.get(parent_id)
+                    if found is None:
+                        children_of[parent_id] = [i]
+                    else:
+                        found.append(i)
+            span_ids = held[0::FIELDS]
+            for i, pattern, slow in chosen:
+                if scope is not None and pattern.id not in scope.affected:
+                    continue
+                children = []
+                for child in children_of.get(span_ids[i], ()):
+                    child_id = pattern_ids[child]
+                    if patterns[child_id].merged_into is not None:
+                        child_id = live(child_id)
+                    children.append((child_id, starts[child], ends[child]))
+                pattern.stats.time_profile.add(starts[i], ends[i], children, slow)
+                touched.add(pattern.id)
 
     def _add_edges(self, edges: _BatchEdges) -> None:
         """Count a batch's edges, per edge and base bucket: the calls, and the distinct
@@ -324,6 +412,7 @@ class PatternClusterer:
             if scope is not None and not scope.counts_edge(parent_id, child_id):
                 continue
             parent = patterns[parent_id]
+            self._callers.add(parent_id)
             self.touched.add(parent_id)
             self.touched.add(child_id)
             parent.children[child_id] += calls

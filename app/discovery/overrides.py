@@ -105,8 +105,7 @@ class KeepLiteral(msgspec.Struct, tag="literal", frozen=True):
         if self.position not in group.positions or len(group.pieces) != len(self.pieces):
             return False
         return all(
-            piece is None or piece == self.pieces[index]
-            for index, piece in enumerate(group.pieces)
+            piece is None or piece == self.pieces[index] for index, piece in enumerate(group.pieces)
         )
 
     def vetoes(self, variable: LearnedVariable) -> bool:
@@ -305,20 +304,19 @@ def merge_into(
         target.stats.merge(source.stats)
         for parent_id, calls in source.parents.items():
             all_patterns[parent_id].children.pop(source.id, None)
-            over_time = all_patterns[parent_id].stats.calls.pop(source.id, None)
+            if parent_id != source.id:  # its own came with its statistics (below)
+                all_patterns[parent_id].stats.rekey_child(source.id, target.id)
             parent_id = target.id if parent_id == source.id else parent_id
             all_patterns[parent_id].children[target.id] += calls
-            if over_time is not None:
-                all_patterns[parent_id].stats.merge_calls(target.id, over_time)
             target.parents[parent_id] += calls
         for child_id, calls in source.children.items():
             all_patterns[child_id].parents.pop(source.id, None)
             child_id = target.id if child_id == source.id else child_id
             all_patterns[child_id].parents[target.id] += calls
             target.children[child_id] += calls
-        # The source's calls over time came with its statistics, under their child ids.
-        if source.id in target.stats.calls:
-            target.stats.merge_calls(target.id, target.stats.calls.pop(source.id))
+        # The source's calls over time and its time profile came with its statistics,
+        # under their child ids.
+        target.stats.rekey_child(source.id, target.id)
         source.retire(into=target.id)
     retargeted = set()
     for pattern in all_patterns:

@@ -154,7 +154,7 @@ def split(
     all_overrides = [*overrides, override]
     for other_id in list(pattern.parents):
         patterns[other_id].children.pop(pattern.id, None)
-        patterns[other_id].stats.calls.pop(pattern.id, None)
+        patterns[other_id].stats.forget_child(pattern.id)
     for other_id in list(pattern.children):
         patterns[other_id].parents.pop(pattern.id, None)
     pattern.retire(into=None)
@@ -182,6 +182,7 @@ def split(
         for batch in batches:
             clusterer.accept(batch)
         applied.replayed.append(source)
+    clusterer.finish()
     applied.patterns = clusterer.patterns
     applied.changed = [clusterer.patterns[i].name for i in sorted(scope.affected)]
     if applied.not_replayed and not force:
@@ -266,7 +267,7 @@ def keep_literal(
         folded.merged_into = None
     for other_id in list(pattern.parents):
         patterns[other_id].children.pop(pattern.id, None)
-        patterns[other_id].stats.calls.pop(pattern.id, None)
+        patterns[other_id].stats.forget_child(pattern.id)
     for other_id in list(pattern.children):
         patterns[other_id].parents.pop(pattern.id, None)
     pattern.retire(into=None)
@@ -295,6 +296,7 @@ def keep_literal(
         for batch in batches:
             clusterer.accept(batch)
         applied.replayed.append(source)
+    clusterer.finish()
     if applied.not_replayed and not force:
         lost = ", ".join(describe_source(source) for source in applied.not_replayed[:3])
         raise OverrideError(

@@ -97,6 +97,7 @@ class DiscoveryRun:
         PATTERNS.set(len(self.clusterer.patterns))
 
     def finish(self) -> RunReport:
+        self.clusterer.finish()
         with tracer().start_as_current_span("discovery.save") as span:
             self.store.save(self.clusterer.patterns, variables=self.clusterer.learned)
             self.store.record_run(self.source, self.report.spans)

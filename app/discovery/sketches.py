@@ -81,3 +81,13 @@ def decode_sketch(data: bytes) -> DDSketch:
     if zero_count:
         sketch.add(0.0, zero_count)
     return sketch
+
+
+def count_above(sketch: DDSketch, value: float) -> float:
+    """How many of the sketch's values lie above ``value`` (to the sketch's accuracy: values
+    in ``value``'s own bucket are not counted)."""
+    if value <= 0:
+        return float(sketch.count - sketch._zero_count)
+    store = sketch._store
+    first = _MAPPING.key(value) + 1 - store.offset
+    return float(sum(store.bins[max(first, 0) :]))

@@ -19,6 +19,7 @@ from ddsketch import DDSketch
 
 from app.discovery.attribute_profile import MIN_SPANS, SLOW_QUANTILE, AttributeProfile
 from app.discovery.sketches import SKETCH_ACCURACY, add_durations_ms
+from app.discovery.time_profile import TimeProfile
 from app.discovery.timeline import CallTimeline, Timeline
 from connectors.spans import Span, StatusCode
 
@@ -29,6 +30,9 @@ OTHER = "other"
 TYPICAL_SAMPLES = 5
 SLOWEST_SAMPLES = 3
 ERROR_SAMPLES = 3
+MIN_PROFILED_CALLS = 10
+"""Below this many spans, a pattern's slow percentile means nothing: its calls count as
+typical in its time profile."""
 
 _STATUS_ATTRIBUTES = (
     "http.response.status_code",
@@ -80,6 +84,9 @@ class PatternStats:
     """For consumers: from the end of the producer span to the start of this one."""
     lag_timeline: Timeline = field(default_factory=Timeline)
     """Consumer lag per time bucket (of the consumer span's start)."""
+    time_profile: TimeProfile = field(default_factory=TimeProfile)
+    """Where its time goes, per child pattern on the critical path, slow calls and typical
+    ones apart (from whole traces, ``app.discovery.trace_buffer``)."""
     _threshold: float | None = field(default=None, repr=False, compare=False)
     _threshold_count: int = field(default=0, repr=False, compare=False)
 
@@ -97,7 +104,7 @@ class PatternStats:
         durations = [span.end_unix_nano - span.start_unix_nano for span in spans]
         durations_ms = [max(d, 0) / 1e6 for d in durations]
         if self.count >= MIN_SPANS:
-            self.profile.add(spans, durations_ms, self._slow_threshold_ms())
+            self.profile.add(spans, durations_ms, self.slow_threshold_ms())
         self.count += len(spans)
         first = min(span.start_unix_nano for span in spans)
         if self.first_seen_unix_nano == 0 or first < self.first_seen_unix_nano:
@@ -150,6 +157,18 @@ class PatternStats:
         add_durations_ms(self.lag_ms, clamped)
         self.lag_timeline.add(starts_s, clamped, [False] * len(clamped))
 
+    def rekey_child(self, old_id: int, new_id: int) -> None:
+        """A child pattern folded into another: its calls and time are the other's."""
+        moved = self.calls.pop(old_id, None)
+        if moved is not None:
+            self.merge_calls(new_id, moved)
+        self.time_profile.rekey_child(old_id, new_id)
+
+    def forget_child(self, child_id: int) -> None:
+        """A child pattern retired to be replayed into new ones."""
+        self.calls.pop(child_id, None)
+        self.time_profile.forget_child(child_id)
+
     @property
     def lag_count(self) -> int:
         return int(self.lag_ms.count)
@@ -173,7 +192,7 @@ class PatternStats:
             elif duration > slowest[0][0]:
                 heapq.heapreplace(slowest, slow_entry(duration, span))
 
-    def _slow_threshold_ms(self) -> float:
+    def slow_threshold_ms(self) -> float:
         """The percentile slow spans are measured against, as of before this batch.
 
         Looked up in the sketch again only once the count has grown by a tenth: a lookup
@@ -206,6 +225,7 @@ class PatternStats:
         self.profile.merge(other.profile)
         for child_id, calls in other.calls.items():
             self.merge_calls(child_id, calls)
+        self.time_profile.merge(other.time_profile)
         if other.lag_ms.count:
             self.lag_ms.merge(other.lag_ms)
             self.lag_timeline.merge(other.lag_timeline)

@@ -27,6 +27,7 @@ from app.discovery.overrides import Override, decode_override, encode_override
 from app.discovery.patterns import SpanPattern
 from app.discovery.sketches import SKETCH_ACCURACY, decode_sketch, encode_sketch
 from app.discovery.stats import PatternStats, slow_entry
+from app.discovery.time_profile import ChildTime, TimeBand, TimeProfile
 from app.discovery.timeline import BASE_WIDTH_S, CallTimeline, TimeBucket, Timeline
 from app.discovery.variables import LearnedVariable
 from connectors.spans import Span
@@ -84,6 +85,11 @@ before schema 3, with long regexes) gets them built again when it is opened
 (``app.discovery.rematch``), until that succeeds."""
 
 
+_StoredBand = tuple[int, int, int, dict[int, tuple[int, int]]]
+"""A time profile's band: spans, their total and self time (ns), and by child pattern id
+(calls, time on the critical path in ns)."""
+
+
 class StoredStatsHead(msgspec.Struct, array_like=True):
     """The leading fields of the stored statistics (``_StoredStats`` extends it): msgspec
     skips the rest (samples, timeline), so lists read counts and the sketch without
@@ -121,6 +127,8 @@ class _StoredStats(StoredStatsSamples, array_like=True):
     """Consumer lag (ms); empty for other patterns and in stores written before."""
     lag_timeline_width_s: int = BASE_WIDTH_S
     lag_timeline: list[tuple[int, int, int, bytes]] = []
+    time_profile: list[_StoredBand] = []
+    """Slow calls, then typical ones; empty for leaves and in stores written before."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -444,8 +452,33 @@ def _encode_stats(stats: PatternStats) -> bytes:
             lag_sketch=encode_sketch(stats.lag_ms) if stats.lag_ms.count else b"",
             lag_timeline_width_s=stats.lag_timeline.width_s,
             lag_timeline=_encode_timeline(stats.lag_timeline),
+            time_profile=(
+                [_encode_band(band) for band in stats.time_profile.bands]
+                if stats.time_profile.spans
+                else []
+            ),
         )
     )
+
+
+def _encode_band(band: TimeBand) -> _StoredBand:
+    children = {i: (child.calls, child.path_ns) for i, child in band.children.items()}
+    return (band.spans, band.total_ns, band.self_ns, children)
+
+
+def _decode_profile(stored: list[_StoredBand]) -> TimeProfile:
+    if len(stored) != 2:
+        return TimeProfile()
+    slow, typical = (
+        TimeBand(
+            spans,
+            total_ns,
+            self_ns,
+            {i: ChildTime(calls, path_ns) for i, (calls, path_ns) in children.items()},
+        )
+        for spans, total_ns, self_ns, children in stored
+    )
+    return TimeProfile(slow, typical)
 
 
 def _encode_timeline(timeline: Timeline) -> list[tuple[int, int, int, bytes]]:
@@ -507,4 +540,5 @@ def _decode_stats(data: bytes, sketches: bool = True, timelines: bool = True) ->
         },
         lag_ms=lag_sketch,  # type: ignore[arg-type]
         lag_timeline=lag_timeline,
+        time_profile=_decode_profile(stored.time_profile),
     )

@@ -8,7 +8,9 @@ their services name things their own way and mix legacy and current conventions.
 - no pattern holds spans of two true operations;
 - every true operation with the spans the learned-variable thresholds ask for is one
   pattern (an operation with fewer may still be split: README, "Variables learned");
-- matchers and queries stay short enough to read and to paste.
+- matchers and queries stay short enough to read and to paste;
+- time profiles account for every nanosecond of the calls they profiled, on children the
+  pattern graph knows.
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ Discovered = tuple[list[SpanPattern], dict[int, set[str]], set[str]]
 """The live patterns, the true operations of each one's spans, and the ids the spans held."""
 
 
-def _discover(
-    seed: int, traces: int
-) -> tuple[PatternClusterer, list[tuple[Span, str]], set[str]]:
+def _discover(seed: int, traces: int) -> tuple[PatternClusterer, list[tuple[Span, str]], set[str]]:
     clusterer = PatternClusterer(normalize)
     labelled: list[tuple[Span, str]] = []
     ids: set[str] = set()
@@ -48,6 +48,7 @@ def _discover(
             clusterer.accept(batch)
             batch = []
     clusterer.accept(batch)
+    clusterer.finish()
     return clusterer, labelled, ids
 
 
@@ -106,3 +107,16 @@ def test_names_of_busy_patterns_hold_no_id(discovered: Discovered) -> None:
     busy = [p for p in live if p.stats.count >= ENOUGH_SPANS]
     assert busy
     assert not [p.name for p in busy if any(word in p.name for word in words)]
+
+
+def test_time_profiles_add_up_to_the_calls_they_profiled(discovered: Discovered) -> None:
+    live, _, _ = discovered
+    profiled = [p for p in live if p.stats.time_profile.spans]
+    assert profiled
+    for pattern in profiled:
+        profile = pattern.stats.time_profile
+        assert profile.spans <= pattern.stats.count, pattern.name
+        for band in profile.bands:
+            on_path = sum(child.path_ns for child in band.children.values())
+            assert band.self_ns + on_path == band.total_ns, pattern.name
+            assert set(band.children) <= set(pattern.children), pattern.name
