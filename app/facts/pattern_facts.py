@@ -26,6 +26,8 @@ from app.discovery.attribute_profile import Skew
 from app.discovery.patterns import SpanPattern
 from app.facts.consumer_lag import ConsumerLag, consumer_lag
 from app.facts.repeated_calls import RepeatedCall, repeated_calls
+from app.facts.tail import LatencyTail, latency_tail
+from app.facts.time_split import TimeSplit, time_split
 from app.facts.trend import (
     ErrorPeriod,
     SlowPeriod,
@@ -145,6 +147,10 @@ class PatternFacts:
     verdict: str | None = None
     """The classifier's verdict, ``keep`` or ``noise``; None when not classified."""
     verdict_reason: str | None = None
+    tail: LatencyTail | None = None
+    """Calls far slower than its median, all the time or in periods."""
+    time_split: TimeSplit | None = None
+    """For a parent: where its time goes, slow calls against typical ones."""
 
     def as_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -246,6 +252,10 @@ class PatternFacts:
             ],
         }
         # Only when there is something to say: every answer's prompt has a token budget.
+        if self.tail is not None:
+            found["latency_tail"] = self.tail.as_dict()
+        if self.time_split is not None:
+            found["time_split"] = self.time_split.as_dict()
         if self.repeated_calls:
             found["repeated_calls"] = [
                 {
@@ -336,6 +346,8 @@ def pattern_facts(
         lag=consumer_lag(stats),
         verdict=verdict,
         verdict_reason=verdict_reason,
+        tail=latency_tail(stats),
+        time_split=time_split(pattern, graph),
     )
 
 

@@ -16,6 +16,8 @@ from enum import StrEnum
 from app.facts.consumer_lag import ConsumerLag
 from app.facts.pattern_facts import NEIGHBOURS_SHOWN, Neighbour, PatternFacts, SlowCause
 from app.facts.repeated_calls import RepeatedCall
+from app.facts.tail import LatencyTail
+from app.facts.time_split import TimeSplit
 from app.facts.trend import ErrorPeriod
 
 NAMES_MORE = 12
@@ -111,10 +113,14 @@ def _latency(facts: PatternFacts) -> str:
         f"Latency over {facts.count:,} spans: p50 {_ms(facts.p50_ms)}, p95 {_ms(facts.p95_ms)}, "
         f"p99 {_ms(facts.p99_ms)}, max {_ms(facts.max_ms)}."
     ]
-    if not facts.slow:
+    if facts.tail is not None:
+        lines.append(_tail(facts.tail))
+    elif not facts.slow:
         lines.append("No period stands out: its median stayed within 2.5x of its usual one.")
     for cause in facts.slow:
         lines.append(_slow_period(cause))
+    if facts.time_split is not None:
+        lines.append(_time_split(facts.time_split, facts.name))
     for call in facts.repeated_calls:
         lines.append(_repeated_call(call, facts.name))
     if facts.slow_attributes:
@@ -130,6 +136,73 @@ def _latency(facts: PatternFacts) -> str:
         slowest = ", ".join(f"{trace} ({_ms(ms)})" for trace, ms in facts.slow_traces)
         lines.append(f"Slowest traces: {slowest}.")
     return "\n".join(lines)
+
+
+def _tail(tail: LatencyTail) -> str:
+    kind = "a slow mode of their own" if tail.separate else "its slow tail"
+    text = (
+        f"{tail.share:.1%} of its calls ({tail.spans:,}) take over {_ms(tail.threshold_ms)}, "
+        f"4x its median of {_ms(tail.median_ms)}: {kind}, mostly {_ms(tail.low_ms)} to "
+        f"{_ms(tail.high_ms)}, while the other calls stay under {_ms(tail.rest_p99_ms)} "
+        "(their p99)."
+    )
+    minutes = _span_of(tail.bucket_width_s)
+    if tail.periods:
+        when = ", ".join(
+            f"{_clock(p.start_s)} to {_clock(p.end_s)} ({p.spans:,})" for p in tail.periods
+        )
+        return text + f" They came in periods: {when}."
+    if tail.steady:
+        return text + (
+            f" Steady, not a period: slow calls came in {tail.buckets_with_tail} of the "
+            f"{tail.buckets_expected} {minutes} where one was expected."
+        )
+    return text
+
+
+def _span_of(width_s: int) -> str:
+    if width_s % 3600 == 0:
+        hours = width_s // 3600
+        return "hours" if hours == 1 else f"{hours}-hour spans"
+    minutes = width_s // 60
+    return "minutes" if minutes == 1 else f"{minutes}-minute spans"
+
+
+def _time_split(split: TimeSplit, name: str) -> str:
+    if split.banded:
+        text = (
+            f"Where its time goes (critical path of {split.calls:,} calls in whole traces): "
+            f"its slowest 10% ({split.slow_calls:,} calls, mean {_ms(split.slow_mean_ms)}) "
+            f"against the rest (mean {_ms(split.typical_mean_ms)}):"
+        )
+        parts = [
+            f"@{child.name} {_ms(child.slow_ms)} against {_ms(child.typical_ms)}"
+            for child in split.children[:3]
+            if child.slow_ms >= 0.05 * split.slow_mean_ms
+        ]
+        parts.append(f"its own time {_ms(split.slow_self_ms)} against {_ms(split.typical_self_ms)}")
+    else:
+        mean = split.typical_mean_ms
+        text = (
+            f"Where its time goes (critical path of {split.calls:,} calls in whole traces, "
+            f"mean {_ms(mean)}):"
+        )
+        parts = [
+            f"@{child.name} {_ms(child.typical_ms)}"
+            for child in split.children[:3]
+            if child.typical_ms >= 0.05 * mean
+        ]
+        parts.append(f"its own time {_ms(split.typical_self_ms)}")
+    text += " " + "; ".join(parts) + "."
+    if split.chain:
+        last = split.chain[-1]
+        if len(split.chain) > 1:
+            hops = " -> ".join(f"@{hop.name}" for hop in split.chain)
+            text += f" Down the call chain, the time is spent in {hops}."
+        text += f" Look next at @{last.name} ({last.service})."
+    else:
+        text += f" No one call holds most of it: look at @{name} itself and its slowest traces."
+    return text
 
 
 def _slow_period(cause: SlowCause) -> str:
