@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.discovery.store import PatternStore
 
@@ -34,6 +34,9 @@ class Turn:
     answer: str
     cited: list[int]
     """Pattern ids the answer was about."""
+    pointed: list[int] = field(default_factory=list)
+    """Pattern ids its facts pointed to as where the time or the errors come from, the
+    strongest first: what "that query" most likely means."""
 
 
 class Conversations:
@@ -53,9 +56,16 @@ class Conversations:
             "ORDER BY turn DESC LIMIT ?",
             (conversation_id, turns),
         )
-        return [Turn(q, a, list(json.loads(c))) for q, a, c in cursor][::-1]
+        return [_turn(q, a, json.loads(c)) for q, a, c in cursor][::-1]
 
-    def add(self, conversation_id: str, question: str, answer: str, cited: list[int]) -> None:
+    def add(
+        self,
+        conversation_id: str,
+        question: str,
+        answer: str,
+        cited: list[int],
+        pointed: list[int] | None = None,
+    ) -> None:
         with self._store.transaction():
             row = self._db.execute(
                 "SELECT COALESCE(MAX(turn), 0) FROM conversation_turns WHERE conversation_id = ?",
@@ -64,7 +74,14 @@ class Conversations:
             turn = int(row[0]) + 1
             self._db.execute(
                 "INSERT INTO conversation_turns VALUES (?, ?, ?, ?, ?, ?)",
-                (conversation_id, turn, question, answer, json.dumps(cited), time.time()),
+                (
+                    conversation_id,
+                    turn,
+                    question,
+                    answer,
+                    json.dumps({"cited": cited, "pointed": pointed or []}),
+                    time.time(),
+                ),
             )
 
     def last_cited(self, conversation_id: str) -> list[int]:
@@ -72,3 +89,10 @@ class Conversations:
             if turn.cited:
                 return turn.cited
         return []
+
+
+def _turn(question: str, answer: str, ids: list[int] | dict[str, list[int]]) -> Turn:
+    """A stored turn; turns stored before pointers were kept hold the cited ids alone."""
+    if isinstance(ids, list):
+        return Turn(question, answer, list(ids))
+    return Turn(question, answer, list(ids["cited"]), list(ids.get("pointed", [])))

@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from app.chat.conversations import Turn
 from app.factory import build_chat_model
+from app.facts.render import Intent, intents
 from app.redact import redact_attributes
 from app.settings import Settings
 from app.telemetry.metrics import record_model_call
@@ -68,15 +69,25 @@ class ModelAnswerer:
     ) -> tuple[str, str]:
         """The system and user messages, within ``token_budget`` when they can be.
 
-        Past the budget, the oldest turns of the conversation go first; the facts and the
-        question itself always stay (both are bounded: three patterns, 4,000 characters).
+        Past the budget, what goes first: the sections of the facts the question does not
+        ask about, least telling first; then the oldest turns of the conversation; then the
+        sections it asks about (``trimmed_facts``). The question itself always stays (4,000
+        characters at most).
         """
+        unasked, asked = droppable_sections(question)
         kept = list(history)
+        dropped = 0
         while True:
-            system, user = self._render(question, kept, facts, unresolved)
-            if not kept or prompt_tokens(system, user) <= self.token_budget:
+            documents = trimmed_facts(facts, [*unasked, *asked][:dropped])
+            system, user = self._render(question, kept, documents, unresolved)
+            if prompt_tokens(system, user) <= self.token_budget:
                 return system, user
-            kept = kept[1:]
+            if dropped < len(unasked) or (not kept and dropped < len(unasked) + len(asked)):
+                dropped += 1
+            elif kept:
+                kept = kept[1:]
+            else:
+                return system, user
 
     def _render(
         self,
@@ -121,6 +132,57 @@ class ModelAnswerer:
         if not content.strip():
             raise ValueError("the model answered with nothing")
         return content.strip()
+
+
+SECTIONS_BY_INTENT: dict[Intent, tuple[str, ...]] = {
+    Intent.SLOW: (
+        "latency_ms",
+        "slow_periods",
+        "latency_tail",
+        "time_split",
+        "slow_attributes",
+        "repeated_calls",
+        "consumer_lag",
+        "slowest_traces",
+    ),
+    Intent.ERRORS: ("errors",),
+    Intent.CALLERS: ("callers", "callers_total"),
+    Intent.CALLEES: ("callees", "callees_total", "time_split"),
+    Intent.THROUGHPUT: ("rate_per_s", "consumer_lag"),
+    Intent.VERDICT: ("verdict", "verdict_reason"),
+}
+DROPPED_FIRST = (
+    "slowest_traces",
+    "callers",
+    "callees",
+    "slow_attributes",
+    "repeated_calls",
+    "consumer_lag",
+    "latency_tail",
+    "time_split",
+    "slow_periods",
+    "errors",
+)
+"""Sections of a pattern's facts, in the order they leave a prompt past its budget."""
+
+
+def droppable_sections(question: str) -> tuple[list[str], list[str]]:
+    """The sections of a pattern's facts a prompt may leave out past its budget, in order:
+    those the question does not ask about, then those it does."""
+    asked = {
+        section for intent in intents(question) for section in SECTIONS_BY_INTENT.get(intent, ())
+    }
+    return (
+        [s for s in DROPPED_FIRST if s not in asked],
+        [s for s in DROPPED_FIRST if s in asked],
+    )
+
+
+def trimmed_facts(facts: Sequence[dict[str, Any]], gone: Sequence[str]) -> list[dict[str, Any]]:
+    if not gone:
+        return list(facts)
+    left_out = set(gone)
+    return [{k: v for k, v in document.items() if k not in left_out} for document in facts]
 
 
 def answerer_from_settings(settings: Settings, *, model: str | None = None) -> ModelAnswerer | None:

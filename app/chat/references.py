@@ -42,8 +42,8 @@ def referred_to(
 ) -> list[int]:
     """Patterns a question refers to by an earlier turn: "back to the first one" (what the
     first turn that cited any was about), "the previous one" (the turn before the last),
-    "that query" (a pattern of that kind named in the last answer, the ones it pointed to
-    before the ones it was about)."""
+    "that query" (a pattern of that kind named in the last answer: one its facts traced the
+    time or errors to, then one it named without being about it, then one it was about)."""
     turns = [turn for turn in history if turn.cited]
     if not turns:
         return []
@@ -64,9 +64,10 @@ def referred_to(
                 pattern = graph[resolved]
                 if kind in terms(f"{pattern.name} {pattern.operation}"):
                     named.append(resolved)
+        causes = [i for i in last.pointed if i in named]
         pointed = [i for i in named if i not in last.cited]
-        if pointed or named:
-            return (pointed or named)[:1]
+        if causes or pointed or named:
+            return (causes or pointed or named)[:1]
     return []
 
 

