@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from math import ceil, log2
 
 import msgspec
@@ -91,3 +92,70 @@ def count_above(sketch: DDSketch, value: float) -> float:
     store = sketch._store
     first = _MAPPING.key(value) + 1 - store.offset
     return float(sum(store.bins[max(first, 0) :]))
+
+
+def merged_counts(encoded: Iterable[bytes]) -> tuple[float, dict[int, float]]:
+    """The zero count and the count per bucket key of several encoded sketches together:
+    what DDSketch holds once they are merged, without building one (a window's latency is
+    read from many time buckets, and only their counts are needed)."""
+    zero_count = 0.0
+    counts: dict[int, float] = {}
+    for data in encoded:
+        sketch_zeros, buckets = _bucket_counts(data)
+        zero_count += sketch_zeros
+        for key, count in buckets:
+            counts[key] = counts.get(key, 0.0) + count
+    return zero_count, counts
+
+
+def quantiles_of_counts(
+    zero_count: float, counts: dict[int, float], quantiles: Sequence[float]
+) -> list[float]:
+    """The quantiles DDSketch gives for these counts (``get_quantile_value``); zeros when
+    there are none."""
+    total = zero_count + sum(counts.values())
+    if total == 0:
+        return [0.0 for _ in quantiles]
+    keys = sorted(counts)
+    found = []
+    for quantile in quantiles:
+        rank = quantile * (total - 1) - zero_count
+        if rank < 0:
+            found.append(0.0)
+            continue
+        running = 0.0
+        chosen = keys[-1]
+        for key in keys:
+            running += counts[key]
+            if running > rank:
+                chosen = key
+                break
+        found.append(float(_MAPPING.value(chosen)))
+    return found
+
+
+def share_above_counts(zero_count: float, counts: dict[int, float], value: float) -> float:
+    """The share of the counted values above ``value``, to the sketch's accuracy (values in
+    ``value``'s own bucket are not counted, as ``count_above``)."""
+    total = zero_count + sum(counts.values())
+    if total == 0:
+        return 0.0
+    if value <= 0:
+        return sum(counts.values()) / total
+    first = _MAPPING.key(value) + 1
+    return sum(count for key, count in counts.items() if key >= first) / total
+
+
+def quantiles_of_encoded(encoded: Iterable[bytes], quantiles: Sequence[float]) -> list[float]:
+    """The quantiles of the values of several encoded sketches together, as DDSketch gives
+    them once merged."""
+    return quantiles_of_counts(*merged_counts(encoded), quantiles)
+
+
+def _bucket_counts(data: bytes) -> tuple[float, list[tuple[int, float]]]:
+    if data.startswith(_FORMAT):
+        zero_count, buckets = _codec_decoder.decode(data[len(_FORMAT) :])
+        return zero_count, buckets
+    sketch = decode_sketch(data)  # an older store's protobuf
+    store = sketch._store
+    return sketch._zero_count, [(store.offset + i, c) for i, c in enumerate(store.bins) if c]
