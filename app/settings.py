@@ -109,7 +109,9 @@ class Settings(BaseSettings):
         default=3000, ge=500, description="Prompt tokens a model's answer may use at most."
     )
     chat_window_s: int = Field(
-        default=3600, ge=60, description="With a Tempo: the window answers' live numbers cover."
+        default=3600,
+        ge=60,
+        description=("With a Tempo: the window live numbers cover when a question names none."),
     )
 
     # Links to Grafana in answers

@@ -82,6 +82,7 @@ class ChatServices:
                     retrieve=retriever(self._settings, store, tenant),
                     live=live_source(tenant_settings(self._settings, tenant)),
                     gate=self.gate,
+                    live_window_s=self._settings.chat_window_s,
                 )
                 self._services[tenant] = service
             return service

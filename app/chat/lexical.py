@@ -135,6 +135,25 @@ def ranking_asked(question: str) -> Measure | None:
     return None
 
 
+_CHANGES = re.compile(
+    r"\bwhat(?:'s|s| has| have)? (?:changed|different|moved|new)\b|\bwhat(?:'s| is) new\b"
+    r"|\bany(?:thing)? (?:change[ds]?|new|different)\b|\bwhat (?:happened|went wrong)\b"
+    r"|\b(?:got|gotten|getting) worse\b|\bchanges\b",
+    re.IGNORECASE,
+)
+_NOISE_TOO = re.compile(r"\b(?:includ\w* noise|noise too|with noise|even noise)\b", re.I)
+
+
+def changes_asked(question: str) -> bool:
+    """Whether a question asks what changed (across patterns, when it names none)."""
+    return bool(_CHANGES.search(question))
+
+
+def noise_asked(question: str) -> bool:
+    """Whether it asks for patterns judged noise too."""
+    return bool(_NOISE_TOO.search(question))
+
+
 @dataclass(frozen=True)
 class Ranked:
     pattern: SpanPattern

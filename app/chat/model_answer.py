@@ -66,6 +66,7 @@ class ModelAnswerer:
         history: Sequence[Turn],
         facts: Sequence[dict[str, Any]],
         unresolved: Sequence[str],
+        window: str | None = None,
     ) -> tuple[str, str]:
         """The system and user messages, within ``token_budget`` when they can be.
 
@@ -79,7 +80,7 @@ class ModelAnswerer:
         dropped = 0
         while True:
             documents = trimmed_facts(facts, [*unasked, *asked][:dropped])
-            system, user = self._render(question, kept, documents, unresolved)
+            system, user = self._render(question, kept, documents, unresolved, window)
             if prompt_tokens(system, user) <= self.token_budget:
                 return system, user
             if dropped < len(unasked) or (not kept and dropped < len(unasked) + len(asked)):
@@ -95,10 +96,12 @@ class ModelAnswerer:
         history: Sequence[Turn],
         facts: Sequence[dict[str, Any]],
         unresolved: Sequence[str],
+        window: str | None = None,
     ) -> tuple[str, str]:
         module = self._template.make_module(
             {
                 "question": question,
+                "window": window,
                 "history": [{"question": t.question, "answer": t.answer} for t in history],
                 "facts": [redact_attributes(document) for document in facts],
                 "unresolved": list(unresolved),
@@ -113,8 +116,9 @@ class ModelAnswerer:
         history: Sequence[Turn],
         facts: Sequence[dict[str, Any]],
         unresolved: Sequence[str],
+        window: str | None = None,
     ) -> str:
-        system, user = self.render(question, history, facts, unresolved)
+        system, user = self.render(question, history, facts, unresolved, window)
         with model_call_span("chat", self.model, "answer") as span:
             try:
                 reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])

@@ -14,26 +14,43 @@ answer carries its citations and the facts it used.
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from app.chat.conversations import Conversations, Turn
 from app.chat.index import Retriever
-from app.chat.lexical import Measure, Ranked, WordIndex, ranking_asked, terms
+from app.chat.lexical import (
+    Measure,
+    Ranked,
+    WordIndex,
+    changes_asked,
+    noise_asked,
+    ranking_asked,
+    terms,
+)
 from app.chat.mentions import MentionIndex, find_mentions
 from app.chat.model_answer import ModelAnswerer
 from app.chat.references import CAUSE_ASKED, last_cited, referred_to
+from app.chat.time_window import TimeWindow, WindowProblem, window_asked
+from app.chat.window_placement import PlacedWindow, place_window, whole_window
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
 from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.discovery.traceql import grafana_explore_url, traceql_for
+from app.facts.activity import ActivityIndex
 from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import PatternFacts, pattern_facts
 from app.facts.render import Intent, answer_text, intents, rendered_ms
+from app.facts.render_changes import what_changed_text
+from app.facts.units import duration_text, moment_text
+from app.facts.what_changed import what_changed
+from app.facts.window_facts import window_facts
 from app.model_gate import ModelGate
 from app.settings import Settings
 from app.telemetry.metrics import CHAT_ANSWERS
@@ -44,6 +61,8 @@ SUGGESTION_DISTANCE = 0.8
 """Cosine distance beyond which a description is not like a mention's words at all: on the
 sample system, meant words land at 0.35-0.75 and nonsense (``nope nope``) at 0.9."""
 LINK_MARGIN_S = 300
+_PRONOUN = re.compile(r"\b(?:it|its|this|that|them|they|these|those)\b", re.IGNORECASE)
+"""A question about what changed that points back at patterns is about them, not all."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,9 @@ class _Snapshot:
     gists: dict[int, _Gist]
     words: WordIndex
     index: MentionIndex
+    oldest_s: int
+    newest_s: int
+    """When the first and the last span of the live patterns were seen (unix seconds)."""
 
 
 class _Decoded(Mapping[int, SpanPattern]):
@@ -114,6 +136,20 @@ class _Decoded(Mapping[int, SpanPattern]):
 
 
 @dataclass
+class _Prepared:
+    """A turn before any model writes it: the answer from the facts, the conversation so
+    far, the mentions that did not resolve, the ids of the patterns cited and of those the
+    facts point to, and the window stated."""
+
+    answer: ChatAnswer
+    history: list[Turn]
+    unresolved: list[str] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    pointed: list[int] = field(default_factory=list)
+    window: str | None = None
+
+
+@dataclass
 class ChatAnswer:
     conversation_id: str
     question: str
@@ -123,6 +159,8 @@ class ChatAnswer:
     mentions: list[dict[str, Any]] = field(default_factory=list)
     citations: list[dict[str, Any]] = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
+    window: dict[str, Any] | None = None
+    """The window the answer is about (``PlacedWindow.as_dict``); None when none could be."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +171,7 @@ class ChatAnswer:
             "mentions": self.mentions,
             "citations": self.citations,
             "facts": self.facts,
+            "window": self.window,
         }
 
 
@@ -148,8 +187,13 @@ class ChatService:
         retrieve: Retriever | None = None,
         live: LiveSource | None = None,
         gate: ModelGate | None = None,
+        clock: Callable[[], float] = time.time,
+        live_window_s: int = 3600,
     ) -> None:
         self._store = store
+        self._clock = clock
+        self.live_window_s = live_window_s
+        self._activity: tuple[int, ActivityIndex] | None = None
         self._lock = threading.Lock()
         self._cached: _Snapshot | None = None
         self._grafana = grafana
@@ -183,8 +227,34 @@ class ChatService:
                 gists=gists,
                 words=WordIndex(live, {i: g.description for i, g in gists.items()}),
                 index=MentionIndex.from_store(self._store, self._classifications, loaded=every),
+                oldest_s=min(
+                    (p.stats.first_seen_unix_nano // 1_000_000_000 for p in live if p.stats.count),
+                    default=0,
+                ),
+                newest_s=max(
+                    (p.stats.last_seen_unix_nano // 1_000_000_000 for p in live if p.stats.count),
+                    default=0,
+                ),
             )
         return self._cached
+
+    def _activity_index(self, snapshot: _Snapshot) -> ActivityIndex:
+        """Every live pattern's timeline, read once per version of the store, when a
+        question first asks about a window."""
+        if self._activity is None or self._activity[0] != snapshot.version:
+            seen = (snapshot.oldest_s, snapshot.newest_s + 1)
+            index = ActivityIndex(self._store.load_activity(), seen)
+            self._activity = (snapshot.version, index)
+        return self._activity[1]
+
+    def _placed(self, question: str, snapshot: _Snapshot) -> PlacedWindow | WindowProblem:
+        """The window the question asks about, placed where spans are (all spans seen when
+        it asks about none); or why it cannot be answered."""
+        asked = window_asked(question, self._clock())
+        if asked is None or isinstance(asked, WindowProblem):
+            return asked or whole_window(snapshot.oldest_s, snapshot.newest_s)
+        activity = self._activity_index(snapshot)
+        return place_window(asked, snapshot.oldest_s, snapshot.newest_s, activity.has_spans)
 
     def _by_meaning(self, name: str, graph: dict[int, SpanPattern]) -> list[str]:
         """Names whose descriptions mean most like an unknown mention's words: suggestions
@@ -200,26 +270,27 @@ class ChatService:
         # The facts are computed one question at a time (they share the cached snapshot);
         # the model call, which takes seconds, runs outside the lock.
         with self._lock:
-            answer, history, unresolved, cited, pointed = self._facts(question, conversation_id)
+            prepared = self._facts(question, conversation_id)
+        answer, unresolved = prepared.answer, prepared.unresolved
         if self._answerer is not None and (answer.facts or unresolved):
             with self._gate.slot() if self._gate is not None else nullcontext():
                 try:
                     answer.answer = self._answerer.answer(
-                        question, history, answer.facts, unresolved
+                        question, prepared.history, answer.facts, unresolved, prepared.window
                     )
                     answer.mode = "model"
                 except Exception as exc:  # the facts still answer; say why the model did not
                     answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
         with self._lock:
-            self._conversations.add(answer.conversation_id, question, answer.answer, cited, pointed)
+            self._conversations.add(
+                answer.conversation_id, question, answer.answer, prepared.cited, prepared.pointed
+            )
         CHAT_ANSWERS.labels(answer.mode).inc()
         return answer
 
-    def _facts(
-        self, question: str, conversation_id: str | None
-    ) -> tuple[ChatAnswer, list[Turn], list[str], list[int], list[int]]:
-        """The answer written from the facts, the conversation so far, the mentions that
-        did not resolve, the ids of the patterns cited, and of those the facts point to."""
+    def _facts(self, question: str, conversation_id: str | None) -> _Prepared:
+        """The answer written from the facts, and what a model answer and the conversation
+        need besides."""
         conversation_id = conversation_id or Conversations.new_id()
         snapshot = self._snapshot()
         graph, gists = snapshot.graph, snapshot.gists
@@ -228,6 +299,11 @@ class ChatService:
         history = self._conversations.history(conversation_id)
 
         answer = ChatAnswer(conversation_id, question, "", "offline")
+        window = self._placed(question, snapshot)
+        if isinstance(window, WindowProblem):
+            answer.answer = window.message
+            return _Prepared(answer, history)
+        answer.window = window.as_dict()
         chosen: list[SpanPattern] = []
         unresolved: list[str] = []
         parts: list[str] = []
@@ -245,6 +321,8 @@ class ChatService:
                 unresolved.append(_did_you_mean(mention.name, suggestions))
             answer.mentions.append(entry)
         parts.extend(unresolved)
+        if not answer.mentions and changes_asked(question) and not _PRONOUN.search(question):
+            return self._what_changed(question, answer, history, window, snapshot)
         if not answer.mentions:
             chosen = self._unmentioned(question, history, snapshot, decoded, parts)
 
@@ -256,19 +334,24 @@ class ChatService:
             wanted.update(pattern.parents, pattern.children)
         decoded.preload(wanted)
         pointed: list[int] = []
+        activity = self._activity_index(snapshot) if window.asked else None
         for pattern in [decoded[p.id] for p in chosen]:
             facts = self._pattern_facts(pattern, decoded, gists)
+            if activity is not None:
+                numbers = window_facts(activity, pattern.id, window.start_s, window.end_s)
+                facts = replace(facts, window=numbers)
             pointed.extend(i for i in _pointed_to(facts) if i not in pointed)
             text, document = answer_text(question, facts), facts.as_dict()
             if self._live is not None:
+                live_window = self._live_window(window)
                 try:
-                    window_facts = self._live(pattern)
+                    live = self._live(pattern, *live_window)
                 except Exception as exc:  # Tempo down or slow: the stored facts still answer
                     document["live"] = {"error": f"{type(exc).__name__}: {exc}"}
                     text += f"\n(Tempo could not give live numbers: {type(exc).__name__}.)"
                 else:
-                    document["live"] = window_facts.as_dict()
-                    text += "\n" + live_text(window_facts)
+                    document["live"] = live.as_dict()
+                    text += "\n" + live_text(live)
             parts.append(text)
             answer.facts.append(document)
             citation = _citation(pattern, facts.error_traces, facts.slow_traces)
@@ -280,8 +363,56 @@ class ChatService:
                 "I could not tell which pattern you mean. Mention one with @name "
                 "(`spanwise patterns list` shows them), or name a service."
             )
-        answer.answer = "\n\n".join(parts)
-        return answer, history, unresolved, [p.id for p in chosen], pointed
+        answer.answer = "\n\n".join([window.stated(), *parts])
+        return _Prepared(
+            answer, history, unresolved, [p.id for p in chosen], pointed, window.stated()
+        )
+
+    def _what_changed(
+        self,
+        question: str,
+        answer: ChatAnswer,
+        history: list[Turn],
+        window: PlacedWindow,
+        snapshot: _Snapshot,
+    ) -> _Prepared:
+        """ "What changed?": across all patterns, the window against the one before it; with
+        no window asked, the last ``live_window_s`` (moved to the newest spans when older)."""
+        activity = self._activity_index(snapshot)
+        if not window.asked:
+            end = int(self._clock())
+            said = f"the last {duration_text(self.live_window_s)}"
+            asked = TimeWindow(end - self.live_window_s, end, said)
+            window = place_window(asked, snapshot.oldest_s, snapshot.newest_s, activity.has_spans)
+            answer.window = window.as_dict()
+        window = _with_window_before(window, snapshot.oldest_s)
+        answer.window = window.as_dict()
+        verdicts = {pattern_id: gist.verdict for pattern_id, gist in snapshot.gists.items()}
+        result = what_changed(
+            activity,
+            snapshot.graph,
+            verdicts,
+            window.start_s,
+            window.end_s,
+            with_noise=noise_asked(question),
+        )
+        answer.facts.append(result.as_dict())
+        cited = [change.pattern_id for change in result.changed[:MAX_PATTERNS]]
+        for pattern_id in cited:
+            citation = _citation(snapshot.graph[pattern_id], [], [])
+            if self._grafana is not None:
+                pattern = snapshot.graph[pattern_id]
+                citation["grafana_url"] = self._grafana.explore(pattern, citation["traceql"])
+            answer.citations.append(citation)
+        answer.answer = f"{window.stated()}\n\n{what_changed_text(result)}"
+        return _Prepared(answer, history, [], cited, [], window.stated())
+
+    def _live_window(self, window: PlacedWindow) -> tuple[int, int]:
+        """The window asked, or with none the last ``live_window_s`` by the wall clock."""
+        if window.asked:
+            return window.start_s, window.end_s
+        end = int(self._clock())
+        return end - self.live_window_s, end
 
     @staticmethod
     def _pattern_facts(
@@ -367,6 +498,24 @@ class ChatService:
             parts.append(f"Down the call chain from @{pattern.name}, {why} @{child.name}:")
             found.append(child)
         return list({p.id: p for p in found}.values())
+
+
+def _with_window_before(window: PlacedWindow, oldest_s: int) -> PlacedWindow:
+    """A window whose window before it is mostly older than the first span seen cannot be
+    compared with it: the stretch from that span to the window's end, halved, is."""
+    length = window.end_s - window.start_s
+    if window.start_s - oldest_s >= length // 2:
+        return window
+    half = max((window.end_s - oldest_s) // 2, 1)
+    said = window.said or f"the last {duration_text(length)}"
+    note = (
+        f"Spans were seen only from {moment_text(oldest_s)}: there is "
+        f"no {duration_text(length)} before this window to compare it with, so this compares "
+        f"the newest {duration_text(half)} with the {duration_text(half)} before."
+    )
+    if window.note:
+        note = f"{window.note} {note}"
+    return PlacedWindow(window.end_s - half, window.end_s, said, note)
 
 
 def _pointed_to(facts: PatternFacts) -> list[int]:

@@ -56,6 +56,7 @@ def chat_service(
         answerer=answerer_from_settings(settings, model=model),
         retrieve=retriever(settings, store, tenant),
         live=live_source(settings),
+        live_window_s=settings.chat_window_s,
     )
 
 

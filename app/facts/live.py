@@ -10,13 +10,13 @@ a window older than its retention comes back empty: such facts say they found no
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.discovery.patterns import SpanPattern
 from app.discovery.traceql import traceql_metrics_for
 from app.factory import build_tempo_client
+from app.facts.units import time_span_text
 from app.settings import Settings
 from connectors.tempo import TempoClient
 from connectors.tempo_models import MetricsInstantResult
@@ -85,19 +85,19 @@ def _quantiles_ms(result: MetricsInstantResult) -> dict[str, float]:
     return dict(sorted(found.items(), key=lambda item: float(item[0][1:])))
 
 
-LiveSource = Callable[[SpanPattern], LiveFacts]
+LiveSource = Callable[[SpanPattern, int, int], LiveFacts]
+"""A pattern's live facts from a start to an end (unix seconds)."""
 
 
 def live_source(settings: Settings) -> LiveSource | None:
-    """Live facts over the last ``chat_window_s`` from the configured Tempo; None without one."""
+    """Live facts from the configured Tempo; None without one."""
     if not settings.tempo_url:
         return None
 
-    def fetch(pattern: SpanPattern) -> LiveFacts:
+    def fetch(pattern: SpanPattern, start_s: int, end_s: int) -> LiveFacts:
         async def ask() -> LiveFacts:
             async with build_tempo_client(settings) as client:
-                end = int(time.time())
-                return await live_facts(client, pattern, end - settings.chat_window_s, end)
+                return await live_facts(client, pattern, start_s, end_s)
 
         return asyncio.run(ask())
 
@@ -106,8 +106,7 @@ def live_source(settings: Settings) -> LiveSource | None:
 
 def live_text(live: LiveFacts) -> str:
     """One line for an answer: the window's numbers, or that Tempo had none."""
-    hours = (live.end_s - live.start_s) / 3600
-    window = f"the last {hours:g} h" if hours >= 1 else f"the last {hours * 60:g} min"
+    window = time_span_text(live.start_s, live.end_s)
     if live.rate_per_s is None:
         return (
             f"Live from Tempo over {window}: no spans of it (or older than Tempo's metrics keep)."

@@ -35,6 +35,7 @@ from app.facts.trend import (
     slow_periods,
     window_medians,
 )
+from app.facts.window_facts import WindowFacts
 from app.redact import redact_value
 
 TOP = 3
@@ -151,6 +152,8 @@ class PatternFacts:
     """Calls far slower than its median, all the time or in periods."""
     time_split: TimeSplit | None = None
     """For a parent: where its time goes, slow calls against typical ones."""
+    window: WindowFacts | None = None
+    """Its numbers in the window a question asked about, against the window before."""
 
     def as_dict(self) -> dict[str, object]:
         found: dict[str, object] = {
@@ -251,6 +254,8 @@ class PatternFacts:
                 for skew in self.slow_attributes
             ],
         }
+        if self.window is not None:
+            found["window"] = self.window.as_dict()
         # Only when there is something to say: every answer's prompt has a token budget.
         if self.tail is not None:
             found["latency_tail"] = self.tail.as_dict()

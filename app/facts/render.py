@@ -15,10 +15,12 @@ from enum import StrEnum
 
 from app.facts.consumer_lag import ConsumerLag
 from app.facts.pattern_facts import NEIGHBOURS_SHOWN, Neighbour, PatternFacts, SlowCause
+from app.facts.render_window import window_text
 from app.facts.repeated_calls import RepeatedCall
 from app.facts.tail import LatencyTail
 from app.facts.time_split import TimeSplit
 from app.facts.trend import ErrorPeriod
+from app.facts.units import ms_text
 
 NAMES_MORE = 12
 """Past the neighbours described, at most this many more are named (then only counted)."""
@@ -65,6 +67,8 @@ def intents(question: str) -> list[Intent]:
 def answer_text(question: str, facts: PatternFacts) -> str:
     asked = intents(question)
     parts = [_headline(facts)]
+    if facts.window is not None:
+        parts.append(window_text(facts.window))
     for intent in asked:
         if intent is Intent.SLOW:
             parts.append(_latency(facts))
@@ -373,17 +377,8 @@ def _calls(per_span: float) -> str:
     return f"{per_span:.2g} call" + ("" if f"{per_span:.2g}" == "1" else "s")
 
 
-def rendered_ms(value: float) -> str:
-    """A duration as answers write it: ``0.56 ms``, ``16 ms``, ``1.17 s``."""
-    return _ms(value)
-
-
-def _ms(value: float) -> str:
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    if value >= 10:
-        return f"{value:.0f} ms"
-    return f"{value:.2g} ms" if value < 1 else f"{value:.1f} ms"
+rendered_ms = ms_text
+_ms = ms_text
 
 
 def _clock(unix_s: float) -> str:

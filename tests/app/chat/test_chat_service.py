@@ -244,8 +244,10 @@ def test_a_ranking_question_answers_with_the_first_and_lists_the_runners_up(
     busiest = sorted(live, key=lambda p: (-p.stats.count, p.id))[:3]
     answer = ChatService(store).ask("which pattern is the busiest?")
     assert [c["pattern"] for c in answer.citations] == [busiest[0].name]
-    assert answer.answer.startswith(f"Ranked by spans: 1. @{busiest[0].name}")
-    assert all(f"@{p.name}" in answer.answer.split("\n")[0] for p in busiest)
+    window, ranking = answer.answer.split("\n\n")[:2]
+    assert window.startswith("Window: all spans seen, ")
+    assert ranking.startswith(f"Ranked by spans: 1. @{busiest[0].name}")
+    assert all(f"@{p.name}" in ranking.split("\n")[0] for p in busiest)
 
 
 def test_which_services_call_a_service_counts_every_one_of_its_patterns(

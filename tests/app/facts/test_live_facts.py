@@ -18,6 +18,7 @@ from app.facts.live import live_source
 from app.settings import Settings
 
 TEMPO_URL = "http://tempo.test:3200"
+NOW = 1796680800  # 2026-12-07 22:00 UTC
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "tempo" / "2.10.8"
 
 
@@ -65,13 +66,17 @@ def test_answers_add_tempo_numbers_for_the_window(
     settings = Settings(data_dir=data_dir, tempo_url=TEMPO_URL, chat_window_s=3600)
     store = PatternStore(data_dir / "patterns.sqlite")
     target = next(p for p in live_patterns(store.load()) if p.service == "checkout")
-    answer = ChatService(store, live=live_source(settings)).ask(f"@{target.name} how busy?")
+    service = ChatService(store, live=live_source(settings), clock=lambda: NOW)
+    answer = service.ask(f"@{target.name} how busy?")
     live = answer.facts[0]["live"]
     assert live["rate_per_s"] == pytest.approx(1.1005747126436782)  # checkout's recorded rate
     assert live["error_rate"] == 0.0 or live["error_rate"] is None
     assert live["latency_ms"] == {"p99": pytest.approx(16.777, abs=0.001)}
-    assert live["end_unix_s"] - live["start_unix_s"] == 3600
-    assert "Live from Tempo over the last 1 h (all spans): 3,962 spans/h" in answer.answer
+    assert (live["start_unix_s"], live["end_unix_s"]) == (NOW - 3600, NOW)
+    assert (
+        "Live from Tempo over 2026-12-07 21:00–22:00 UTC (all spans): 3,962 spans/h"
+        in answer.answer
+    )
     assert len(asked) == 3 and all('resource.service.name = "checkout"' in q for q in asked)
     assert any(q.endswith("| rate()") and "status = error" in q for q in asked)
 
@@ -89,3 +94,26 @@ def test_a_tempo_that_fails_leaves_the_stored_facts(
     assert "error" in answer.facts[0]["live"]
     assert "Tempo could not give live numbers" in answer.answer
     assert "Latency over" in answer.answer or "spans from" in answer.answer
+
+
+def test_a_window_in_the_question_is_the_window_tempo_is_asked_about(
+    data_dir: Path, no_network: respx.MockRouter
+) -> None:
+    tempo_metrics(no_network, errors=False)
+    settings = Settings(data_dir=data_dir, tempo_url=TEMPO_URL, chat_window_s=3600)
+    store = PatternStore(data_dir / "patterns.sqlite")
+    target = next(p for p in live_patterns(store.load()) if p.service == "checkout")
+    service = ChatService(store, live=live_source(settings), clock=lambda: NOW)
+    answer = service.ask(f"@{target.name} how busy was it in the last 5 minutes?")
+    window = answer.window
+    assert window is not None and window["asked"] == "in the last 5 minutes"
+    assert window["end_unix_s"] - window["start_unix_s"] == 300
+    live = answer.facts[0]["live"]
+    assert (live["start_unix_s"], live["end_unix_s"]) == (
+        window["start_unix_s"],
+        window["end_unix_s"],
+    )
+    sent = [parse_qs(urlsplit(str(call.request.url)).query) for call in no_network.calls]
+    assert {(q["start"][0], q["end"][0]) for q in sent} == {
+        (str(window["start_unix_s"]), str(window["end_unix_s"]))
+    }
