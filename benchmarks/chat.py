@@ -6,7 +6,8 @@ with its statistics, renamed and reclassified; all saved in a real pattern store
 question, in one process as ``spanwise serve`` runs it: mention resolution, choosing the
 patterns, computing their facts, writing the answer, and rendering the model prompt that a
 configured model would get (``prompts/answer.j2``), whose tokens are counted (o200k_base).
-Questions mix exact, old (renamed) and misspelt mentions, follow-ups and no mention at all.
+Questions mix exact, old (renamed) and misspelt mentions, follow-ups, no mention at all,
+a window ("in the last 10 minutes") and "what changed" across all patterns.
 
     python benchmarks/chat.py [--patterns 10000] [--questions 300]
 """
@@ -82,7 +83,7 @@ def main() -> None:
         questions = []
         for number in range(args.questions):
             name = rng.choice(names)
-            kind = number % 4
+            kind = number % 6
             if kind == 0:
                 questions.append((f"@{name} why is this slow?", None))
             elif kind == 1:
@@ -90,8 +91,13 @@ def main() -> None:
                 questions.append((f"@{typo} what's the error rate?", None))
             elif kind == 2:
                 questions.append(("and what calls it?", "follow"))
-            else:
+            elif kind == 3:
                 questions.append(("why is inventory-r7 slow?", None))
+            elif kind == 4:
+                questions.append((f"@{name} how was it in the last 10 minutes?", None))
+            else:
+                minutes = rng.choice([3, 5, 10])
+                questions.append((f"what changed in the last {minutes} minutes?", None))
         timings, tokens = [], []
         conversation = None
         for question, follow in questions:

@@ -167,6 +167,14 @@ class ActivityIndex:
         self._middles = np.array(middles, dtype=np.int64)
         self._spans = np.array(spans, dtype=np.int64)
         self._errors = np.array(errors, dtype=np.int64)
+        self.first_middles = np.array(
+            [a._middles[0] if a._middles else 0 for a in self._patterns.values()], np.int64
+        )
+        """Per pattern (``pattern_ids``' order), the middle of its first bucket, and of its
+        last: when it was first and last seen, to a bucket."""
+        self.last_middles = np.array(
+            [a._middles[-1] if a._middles else 0 for a in self._patterns.values()], np.int64
+        )
         bucket_widths = np.array(widths, dtype=np.int64)
         self._starts = self._middles - bucket_widths // 2
         self._ends = self._starts + bucket_widths

@@ -18,6 +18,7 @@ from app.discovery.patterns import SpanPattern
 from app.facts.activity import ActivityIndex, WindowNumbers
 from app.facts.window_facts import (
     ERROR_RATE_POINTS,
+    MIN_ERRORS,
     MIN_SPANS,
     RATE_FACTOR,
     Change,
@@ -31,6 +32,7 @@ FALSE_DISCOVERIES = 0.05
 """The share of the changes listed that may be chance (Benjamini-Hochberg): with hundreds
 of patterns and three measures each, a fixed threshold per change lists some every time."""
 SHOWN = 8
+LOOSE_Z = 1.5
 NEW_MIN_SPANS = 5
 """A pattern first seen in the window counts as new with at least this many spans."""
 
@@ -117,68 +119,75 @@ def what_changed(
     ids = index.pattern_ids
     spans_now, errors_now = index.totals(start_s, end_s)
     spans_before, errors_before = index.totals(start_s - length, start_s)
-    active = np.flatnonzero((spans_now + spans_before) > 0)
-    kept: list[int] = []
+    active = (spans_now + spans_before) > 0
     noise = 0
-    for number in active.tolist():
+    if not with_noise:
+        noisy = np.fromiter((verdicts.get(i) == "noise" for i in ids), bool, len(ids))
+        noise = int((active & noisy).sum())
+        active &= ~noisy
+    seen_start, seen_end = index.seen
+    # new: none of its spans before the window (when there is a window before it to see)
+    is_new = active & (spans_before == 0) & (index.first_middles >= start_s)
+    is_new &= start_s - length >= seen_start - 60
+    # gone: none in the window, none after it (when spans were seen to its end)
+    is_gone = active & (spans_now == 0) & (index.last_middles < start_s) & (end_s <= seen_end + 60)
+    busy = np.maximum(spans_now, spans_before) >= MIN_SPANS
+    compared = active & ~is_new & ~is_gone & (busy | (errors_now > 0) | (errors_before > 0))
+    # latency for the busiest; the rest by their counts, and only those whose counts moved
+    # about as much as a change needs (their exact numbers then decide)
+    candidates = np.flatnonzero(compared)
+    quieter = -np.minimum(spans_now, spans_before)[candidates]
+    ordered = candidates[np.lexsort((np.array(ids)[candidates], quieter))]
+    busiest, rest = ordered[:LATENCY_CANDIDATES], ordered[LATENCY_CANDIDATES:]
+    now_s = max(min(end_s, seen_end) - max(start_s, seen_start), 1)
+    before_s = max(min(start_s, seen_end) - max(start_s - length, seen_start), 1)
+    moved = _counts_moved(spans_before, errors_before, spans_now, errors_now, before_s, now_s)
+    looked_at: list[tuple[SpanPattern, WindowFacts, list[Change]]] = []
+    for number, latency in [(n, True) for n in busiest.tolist()] + [
+        (n, False) for n in rest[moved[rest]].tolist()
+    ]:
         pattern = patterns.get(ids[number])
         if pattern is None or pattern.merged_into is not None:
             continue
-        if not with_noise and verdicts.get(pattern.id) == "noise":
-            noise += 1
-            continue
-        kept.append(number)
-    new, gone, candidates = [], [], []
-    seen_start, seen_end = index.seen
-    for number in kept:
-        pattern = patterns[ids[number]]
-        now, before = int(spans_now[number]), int(spans_before[number])
-        first_s = pattern.stats.first_seen_unix_nano // 1_000_000_000
-        last_s = pattern.stats.last_seen_unix_nano // 1_000_000_000
-        if before == 0 and first_s >= start_s and start_s - length >= seen_start - 60:
-            if now >= NEW_MIN_SPANS:
-                new.append(Appearance(pattern.id, pattern.name, pattern.service, now))
-        elif now == 0 and last_s < start_s and end_s <= seen_end + 60:
-            if before >= NEW_MIN_SPANS:
-                gone.append(Appearance(pattern.id, pattern.name, pattern.service, before))
-        elif max(now, before) >= MIN_SPANS or errors_now[number] or errors_before[number]:
-            candidates.append(number)
-    # latency for the busiest; the rest by their counts, and only those whose counts
-    # moved about as much as a change needs (the exact numbers then decide)
-    candidates.sort(key=lambda n: (-int(min(spans_now[n], spans_before[n])), ids[n]))
-    now_s = max(min(end_s, seen_end) - max(start_s, seen_start), 1)
-    before_s = max(min(start_s, seen_end) - max(start_s - length, seen_start), 1)
-    looked_at: list[tuple[SpanPattern, WindowFacts, list[Change]]] = []
-    for rank, number in enumerate(candidates):
-        pattern = patterns[ids[number]]
-        if rank < LATENCY_CANDIDATES:
+        if latency:
             facts = window_facts(index, pattern.id, start_s, end_s)
-        elif _counts_moved(
-            (int(spans_before[number]), int(errors_before[number]), before_s),
-            (int(spans_now[number]), int(errors_now[number]), now_s),
-        ):
-            facts = _counts_only(index, pattern.id, start_s, end_s)
         else:
-            continue
+            facts = _counts_only(index, pattern.id, start_s, end_s)
         found = candidate_changes(facts.before, facts.window, facts.slow_share)
         if found:
             looked_at.append((pattern, facts, found))
-    changed = _discoveries(looked_at, tests=3 * len(kept))
+    changed = _discoveries(looked_at, tests=3 * int(active.sum()))
     changed.sort(key=lambda change: (-change.size, change.name))
-    new.sort(key=lambda a: (-a.spans, a.name))
-    gone.sort(key=lambda a: (-a.spans, a.name))
+    new = _appearances(
+        np.flatnonzero(is_new & (spans_now >= NEW_MIN_SPANS)), spans_now, ids, patterns
+    )
+    gone = _appearances(
+        np.flatnonzero(is_gone & (spans_before >= NEW_MIN_SPANS)), spans_before, ids, patterns
+    )
     return WhatChanged(
         start_s,
         end_s,
         changed[:SHOWN],
         new[:SHOWN],
         gone[:SHOWN],
-        compared=len(kept),
+        compared=int(active.sum()),
         noise_left_out=noise,
-        latency_compared=min(len(candidates), LATENCY_CANDIDATES),
-        latency_capped=len(candidates) > LATENCY_CANDIDATES,
+        latency_compared=len(busiest),
+        latency_capped=len(ordered) > LATENCY_CANDIDATES,
         more_changed=max(len(changed) - SHOWN, 0),
     )
+
+
+def _appearances(
+    numbers: np.ndarray, spans: np.ndarray, ids: list[int], patterns: Mapping[int, SpanPattern]
+) -> list[Appearance]:
+    found = []
+    for number in numbers.tolist():
+        pattern = patterns.get(ids[number])
+        if pattern is not None and pattern.merged_into is None:
+            found.append(Appearance(pattern.id, pattern.name, pattern.service, int(spans[number])))
+    found.sort(key=lambda a: (-a.spans, a.name))
+    return found
 
 
 def _counts_only(index: ActivityIndex, pattern_id: int, start_s: int, end_s: int) -> WindowFacts:
@@ -192,17 +201,35 @@ def _counts_only(index: ActivityIndex, pattern_id: int, start_s: int, end_s: int
     return WindowFacts(start_s, end_s, now, before)
 
 
-def _counts_moved(before: tuple[int, int, int], now: tuple[int, int, int]) -> bool:
-    """Spans, errors and seconds of two windows: whether the rate or the error rate moved
-    near enough to a change that the exact numbers are worth reading (bucket edges move
-    the seconds a little, so the bounds are loose)."""
-    (spans_before, errors_before, before_s), (spans_now, errors_now, now_s) = before, now
-    low, high = sorted((spans_before / before_s, spans_now / now_s))
-    if high >= 0.8 * RATE_FACTOR * low:
-        return True
-    rate_before = errors_before / spans_before if spans_before else 0.0
-    rate_now = errors_now / spans_now if spans_now else 0.0
-    return abs(rate_now - rate_before) >= 0.8 * ERROR_RATE_POINTS
+def _counts_moved(
+    spans_before: np.ndarray,
+    errors_before: np.ndarray,
+    spans_now: np.ndarray,
+    errors_now: np.ndarray,
+    before_s: int,
+    now_s: int,
+) -> np.ndarray:
+    """Per pattern, whether its rate or error rate moved near enough to a change that its
+    exact numbers are worth reading. Loose bounds (``LOOSE_Z``, four fifths of the sizes a
+    change needs): bucket edges move a pattern's seconds a little."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate_before, rate_now = spans_before / before_s, spans_now / now_s
+        low, high = np.minimum(rate_before, rate_now), np.maximum(rate_before, rate_now)
+        total = spans_before + spans_now
+        share = now_s / (now_s + before_s)
+        rate_z = np.abs(spans_now - total * share) / np.sqrt(total * share * (1 - share))
+        rate = (high >= 0.8 * RATE_FACTOR * low) & (rate_z >= LOOSE_Z)
+        rate &= np.maximum(spans_before, spans_now) >= MIN_SPANS
+        failed_before = errors_before / np.maximum(spans_before, 1)
+        failed_now = errors_now / np.maximum(spans_now, 1)
+        pooled = (errors_before + errors_now) / np.maximum(total, 1)
+        spread = np.sqrt(
+            pooled * (1 - pooled) * (1 / np.maximum(spans_before, 1) + 1 / np.maximum(spans_now, 1))
+        )
+        moved = np.abs(failed_now - failed_before)
+        errors = (moved >= 0.8 * ERROR_RATE_POINTS) & (moved >= LOOSE_Z * spread)
+        errors &= np.maximum(errors_before, errors_now) >= MIN_ERRORS
+    return np.asarray(rate | errors)
 
 
 def _discoveries(
