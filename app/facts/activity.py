@@ -21,6 +21,7 @@ from app.discovery.sketches import merged_counts, quantiles_of_counts, share_abo
 from app.discovery.store import StoredActivity
 
 QUANTILES = (0.5, 0.95, 0.99)
+_NEVER = (-(2**62), 2**62)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,15 @@ class ActivityIndex:
 
     def of(self, pattern_id: int) -> PatternActivity | None:
         return self._patterns.get(pattern_id)
+
+    def reach(self, start_s: int, end_s: int) -> tuple[int, int]:
+        """The window to read buckets over: one that reaches past the newest span (or
+        before the oldest) reads every bucket on that side, the newest one too, whose
+        middle may lie after the window's end ("the last 10 minutes" ends now)."""
+        return (
+            start_s if start_s > self.seen[0] else _NEVER[0],
+            end_s if end_s < self.seen[1] else _NEVER[1],
+        )
 
     def totals(self, start_s: int, end_s: int) -> tuple[np.ndarray, np.ndarray]:
         """Spans and errors in the window of every pattern, in ``pattern_ids``' order (by

@@ -117,8 +117,8 @@ def what_changed(
 ) -> WhatChanged:
     length = end_s - start_s
     ids = index.pattern_ids
-    spans_now, errors_now = index.totals(start_s, end_s)
-    spans_before, errors_before = index.totals(start_s - length, start_s)
+    spans_now, errors_now = index.totals(*index.reach(start_s, end_s))
+    spans_before, errors_before = index.totals(*index.reach(start_s - length, start_s))
     active = (spans_now + spans_before) > 0
     noise = 0
     if not with_noise:
@@ -196,8 +196,10 @@ def _counts_only(index: ActivityIndex, pattern_id: int, start_s: int, end_s: int
     if activity is None:
         empty = WindowNumbers(start_s, end_s, 0, 0)
         return WindowFacts(start_s, end_s, empty, empty)
-    now = activity.numbers(start_s, end_s, index.seen, latency=False)
-    before = activity.numbers(start_s - length, start_s, index.seen, latency=False)
+    start, end = index.reach(start_s, end_s)
+    before_start, _ = index.reach(start_s - length, start_s)
+    now = activity.numbers(start, end, index.seen, latency=False)
+    before = activity.numbers(before_start, start, index.seen, latency=False)
     return WindowFacts(start_s, end_s, now, before)
 
 

@@ -120,9 +120,11 @@ def window_facts(index: ActivityIndex, pattern_id: int, start_s: int, end_s: int
     if activity is None:  # stored before timelines were kept, or no longer live
         empty = WindowNumbers(start_s, end_s, 0, 0)
         return WindowFacts(start_s, end_s, empty, WindowNumbers(start_s - length, start_s, 0, 0))
-    now = activity.numbers(start_s, end_s, index.seen)
-    before = activity.numbers(start_s - length, start_s, index.seen)
-    slow_share = _slow_share(activity, now, before, start_s, end_s)
+    start, end = index.reach(start_s, end_s)
+    before_start, _ = index.reach(start_s - length, start_s)
+    now = activity.numbers(start, end, index.seen)
+    before = activity.numbers(before_start, start, index.seen)
+    slow_share = _slow_share(activity, now, before, (before_start, start, end))
     return WindowFacts(start_s, end_s, now, before, slow_share)
 
 
@@ -130,23 +132,24 @@ def _slow_share(
     activity: PatternActivity,
     now: WindowNumbers,
     before: WindowNumbers,
-    start_s: int,
-    end_s: int,
+    reach: tuple[int, int, int],
 ) -> SlowShare | None:
+    """``reach``: where the window before starts, where the window starts and ends (as
+    ``ActivityIndex.reach`` reads them)."""
     if now.p95_ms is None or before.p95_ms is None:
         return None
     low, high = sorted((now.p95_ms, before.p95_ms))
     if high < P95_FACTOR * low:
         return None
-    length = end_s - start_s
-    both = activity.p95_ms(start_s - length, end_s)
+    before_start, start, end = reach
+    both = activity.p95_ms(before_start, end)
     return SlowShare(
         low,
-        activity.share_above(start_s - length, start_s, low),
-        activity.share_above(start_s, end_s, low),
+        activity.share_above(before_start, start, low),
+        activity.share_above(start, end, low),
         both,
-        activity.share_above(start_s - length, start_s, both),
-        activity.share_above(start_s, end_s, both),
+        activity.share_above(before_start, start, both),
+        activity.share_above(start, end, both),
     )
 
 

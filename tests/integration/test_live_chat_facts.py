@@ -8,6 +8,7 @@ times the window is the pattern's span count, and the errors are the pattern's e
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,32 @@ def test_chat_answers_carry_tempo_s_numbers_for_the_pattern(
             said.append(f"{errors / spans:.2%} errors")
         missing = [text for text in said if text not in answer["answer"]]
         assert not missing, f"{pattern.name}: {missing} not in the answer:\n{answer['answer']}"
+
+
+def test_a_window_asked_is_the_window_tempo_counts_and_the_stored_numbers_agree(
+    tempo: TempoInstance, counted: PushedSample, tempo_data_dir: Path, isolated_env: Path
+) -> None:
+    patterns = stored_patterns(tempo_data_dir)
+    busiest = max(patterns, key=lambda p: p.stats.count)
+    start_s = counted.start_s - counted.start_s % 60 - 60
+    end_s = counted.end_s - counted.end_s % 60 + 120
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    start, end = (time.strftime(iso, time.gmtime(moment)) for moment in (start_s, end_s))
+    window = f"from {start} to {end}"
+
+    result = spanwise(
+        "--data-dir", tempo_data_dir, "--tempo", tempo.url,
+        "chat", f"@{busiest.name} how busy was it {window}?", "--json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["window"]["start_unix_s"] == start_s
+    assert answer["window"]["end_unix_s"] <= end_s  # never past the wall clock
+    (fact,) = answer["facts"]
+    live, stored = fact["live"], fact["window"]["in_window"]
+    assert (live["start_unix_s"], live["end_unix_s"]) == (start_s, answer["window"]["end_unix_s"])
+    spans = instant_count(tempo, traceql_for(busiest), live["start_unix_s"], live["end_unix_s"])
+    assert spans == busiest.stats.count == stored["spans"]
+    assert live["rate_per_s"] * (live["end_unix_s"] - live["start_unix_s"]) == pytest.approx(spans)
+    assert answer["answer"].startswith("Window: ")

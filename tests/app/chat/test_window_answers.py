@@ -138,6 +138,9 @@ def test_a_relative_window_after_the_newest_span_moves_to_the_newest_stretch_and
     assert "The newest span seen is from" in answer.answer
     assert "9 days before" in answer.answer or "9.1 days before" in answer.answer
     assert "newest 30 minutes with spans" in answer.answer
+    # the newest bucket counts whole, though its middle may lie past the window's end
+    numbers = _window_of(answer)["in_window"]
+    assert numbers["spans"] == len(_spans_of(pattern, world.spans, numbers["start_unix_s"], NOW))
 
 
 def test_yesterday_is_the_whole_day_before_the_clocks(world: World, tmp_path: Path) -> None:
