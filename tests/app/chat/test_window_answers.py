@@ -20,7 +20,7 @@ from app.discovery.store import PatternStore
 from app.sample.unfamiliar.generator import UnfamiliarConfig, generate_traces
 from connectors.spans import Span
 
-END_S = 1_791_016_877  # 2026-10-03 08:41:17 UTC
+END_S = 1_791_016_823  # 2026-10-03 08:40:23 UTC: early in its two-minute bucket
 SPREAD_S = 3 * 3600
 NOW = END_S + 9 * 86_400 + 4_321
 
