@@ -144,6 +144,18 @@ _CHANGES = re.compile(
 _NOISE_TOO = re.compile(r"\b(?:includ\w* noise|noise too|with noise|even noise)\b", re.I)
 
 
+_COMPARE = re.compile(
+    r"\bcompar\w*|\bvs\.?(?!\w)|\bversus\b|\bdiffer\w*|\bside by side\b"
+    r"|\bwhich (?:one|of (?:them|these|the two|the three)) is\b",
+    re.IGNORECASE,
+)
+
+
+def compare_asked(question: str) -> bool:
+    """Whether a question asks to set the patterns it names side by side."""
+    return bool(_COMPARE.search(question))
+
+
 def changes_asked(question: str) -> bool:
     """Whether a question asks what changed (across patterns, when it names none)."""
     return bool(_CHANGES.search(question))

@@ -29,6 +29,7 @@ from app.chat.lexical import (
     Ranked,
     WordIndex,
     changes_asked,
+    compare_asked,
     noise_asked,
     ranking_asked,
     terms,
@@ -44,6 +45,7 @@ from app.discovery.patterns import SpanPattern
 from app.discovery.store import PatternStore
 from app.discovery.traceql import grafana_explore_url, traceql_for
 from app.facts.activity import ActivityIndex
+from app.facts.compare import comparison, comparison_text
 from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import PatternFacts, pattern_facts
 from app.facts.render import Intent, answer_text, intents, rendered_ms
@@ -335,6 +337,8 @@ class ChatService:
         decoded.preload(wanted)
         pointed: list[int] = []
         activity = self._activity_index(snapshot) if window.asked else None
+        texts: list[str] = []
+        compared: list[PatternFacts] = []
         for pattern in [decoded[p.id] for p in chosen]:
             facts = self._pattern_facts(pattern, decoded, gists)
             if activity is not None:
@@ -352,12 +356,19 @@ class ChatService:
                 else:
                     document["live"] = live.as_dict()
                     text += "\n" + live_text(live)
-            parts.append(text)
+            texts.append(text)
+            compared.append(facts)
             answer.facts.append(document)
             citation = _citation(pattern, facts.error_traces, facts.slow_traces)
             if self._grafana is not None:
                 citation["grafana_url"] = self._grafana.explore(pattern, citation["traceql"])
             answer.citations.append(citation)
+        if len(compared) > 1 and compare_asked(question):
+            table = comparison(compared)
+            answer.facts.insert(0, table.as_dict())
+            parts.append(comparison_text(table))
+        else:
+            parts.extend(texts)
         if not parts:
             parts.append(
                 "I could not tell which pattern you mean. Mention one with @name "
