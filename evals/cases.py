@@ -60,6 +60,7 @@ Metric = Literal[
     "error_window",
     "lag_max_s",
     "calls_per_parent",
+    "tail_share",
 ]
 """Numbers an answer can be held to; ``evals.truth`` computes each from the spans."""
 
@@ -203,13 +204,17 @@ class Ref(_Strict):
 class NumberCheck(_Strict):
     """A number the answer must state about ``of``, within ``rel`` (relative) or ``abs``.
 
-    ``abs`` is in the metric's unit: ms for latencies, a fraction for error_rate, minutes
+    ``abs`` is in the metric's unit: ms for latencies, a fraction for error_rate and
+    tail_share (the share of spans slower than four times the median), minutes
     for slow_window and error_window (when it was slow, when it failed: the fault's
     window), seconds for lag_max_s.
     """
 
     of: str
     metric: Metric
+    between: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    """``HH:MM-HH:MM`` (UTC, on the scenario's day): the number over the spans that
+    started then, for questions about a window."""
     fault: FaultName | None = None
     """For slow_factor and the windows: whose window; defaults to the scenario's only fault."""
     rel: float = Field(default=0.05, ge=0.0)

@@ -237,3 +237,43 @@ def excerpt(text: str, limit: int = 400) -> str:
     if len(flat) <= limit:
         return flat
     return flat[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+_TABLE_GAP = re.compile(r"\s{2,}")
+
+
+def untabled(text: str) -> str:
+    """Tables written out as sentences, a paragraph per row, so the readers above read
+    them as they read prose: a comparison's ``pattern  service  spans ... p99  errors``
+    header and its ``@name ...`` rows become ``@name: 215 spans, p99 339 ms, 5 errors``."""
+    lines = text.split("\n")
+    out: list[str] = []
+    header: list[str] | None = None
+    for line in lines:
+        cells = _TABLE_GAP.split(line.strip())
+        if cells[0] == "pattern" and len(cells) > 2:
+            header = cells
+            continue
+        if header is not None and line.startswith("@") and len(cells) == len(header):
+            said = []
+            for column, value in zip(header[1:], cells[1:], strict=True):
+                if column == "spans":
+                    said.append(f"{value} spans")
+                elif column == "errors":
+                    count, _, share = value.partition(" ")
+                    said.append("no errors" if count == "0" else f"{count} errors {share}".strip())
+                else:
+                    said.append(f"{column} {value}")
+            out.extend(["", f"{cells[0]}: " + ", ".join(said) + ".", ""])
+            continue
+        header = None
+        out.append(line)
+    return "\n".join(out)
+
+
+_CALL_SHARE = re.compile(r"(\d+(?:\.\d+)?)%\s+of\s+(?:its|the)\s+calls", re.I)
+
+
+def call_shares(text: str) -> list[float]:
+    """Shares of calls as fractions: ``5.1% of its calls``."""
+    return [number(m.group(1)) / 100 for m in _CALL_SHARE.finditer(text)]

@@ -64,7 +64,7 @@ class AnswerView:
     def of(cls, answer: Any) -> AnswerView:
         """From a ``ChatAnswer``."""
         return cls(
-            text=answer.answer,
+            text=parse.untabled(answer.answer),
             cited=tuple(c["pattern"] for c in answer.citations),
             mentions=tuple(answer.mentions),
             facts=tuple(answer.facts),
@@ -195,6 +195,7 @@ _READERS: dict[str, Callable[[str], list[float]]] = {
     "slow_factor": parse.factors,
     "lag_max_s": parse.lags_s,
     "calls_per_parent": parse.calls_per_parent,
+    "tail_share": parse.call_shares,
 }
 _UNITS = {
     "p50": " ms",
@@ -209,6 +210,8 @@ _UNITS = {
 
 def true_value(check: NumberCheck, subject: Subject, truth: ScenarioTruth) -> float:
     operation = subject.operation
+    if check.between is not None:
+        operation = operation.between(check.between)
     metric = check.metric
     if metric in ("p50", "p95", "p99"):
         return operation.quantile_ms({"p50": 0.5, "p95": 0.95, "p99": 0.99}[metric])
@@ -222,7 +225,7 @@ def true_value(check: NumberCheck, subject: Subject, truth: ScenarioTruth) -> fl
 
 
 def _shown(metric: str, value: float) -> str:
-    if metric == "error_rate":
+    if metric in ("error_rate", "tail_share"):
         return f"{value:.2%}"
     return f"{value:,.4g}{_UNITS.get(metric, '')}"
 
@@ -241,6 +244,8 @@ def check_number(
     """``names``: the scenario's pattern names, to tell which pattern a paragraph is about."""
     name = subject.pattern.name
     label = f"{check.metric} of @{name}"
+    if check.between:
+        label += f" between {check.between}"
     if check.metric in ("slow_window", "error_window"):
         return _check_window(answer, check, subject, truth, names)
     try:

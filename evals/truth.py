@@ -100,6 +100,24 @@ class OperationTruth:
         return quantile(self.durations_ms, q)
 
     @property
+    def tail_share(self) -> float:
+        """The share of its spans slower than four times its median: a slow mode or tail."""
+        threshold = 4 * self.quantile_ms(0.5)
+        return sum(1 for d in self.durations_ms if d > threshold) / self.count
+
+    def between(self, clock: str) -> OperationTruth:
+        """Its spans that started in ``HH:MM-HH:MM`` (UTC) on the day of its first span."""
+        day = min(span.start_unix_nano for span in self.spans) // 10**9 // 86_400 * 86_400
+        start, end = (
+            day + int(hours) * 3600 + int(minutes) * 60
+            for hours, minutes in (part.split(":") for part in clock.split("-"))
+        )
+        inside = [s for s in self.spans if start <= s.start_unix_nano // 10**9 < end]
+        if not inside:
+            raise TruthError(f"{self.key} has no span between {clock}")
+        return OperationTruth(self.key, inside)
+
+    @property
     def max_ms(self) -> float:
         return self.durations_ms[-1] if self.durations_ms else 0.0
 

@@ -335,7 +335,7 @@ class ChatService:
         for pattern in chosen:
             wanted.update(pattern.parents, pattern.children)
         decoded.preload(wanted)
-        pointed: list[int] = []
+        pointed: list[tuple[int, int]] = []
         activity = self._activity_index(snapshot) if window.asked else None
         texts: list[str] = []
         compared: list[PatternFacts] = []
@@ -344,7 +344,7 @@ class ChatService:
             if activity is not None:
                 numbers = window_facts(activity, pattern.id, window.start_s, window.end_s)
                 facts = replace(facts, window=numbers)
-            pointed.extend(i for i in _pointed_to(facts) if i not in pointed)
+            pointed.extend(_pointed_to(facts))
             text, document = answer_text(question, facts), facts.as_dict()
             if self._live is not None:
                 live_window = self._live_window(window)
@@ -376,7 +376,7 @@ class ChatService:
             )
         answer.answer = "\n\n".join([window.stated(), *parts])
         return _Prepared(
-            answer, history, unresolved, [p.id for p in chosen], pointed, window.stated()
+            answer, history, unresolved, [p.id for p in chosen], _by_rank(pointed), window.stated()
         )
 
     def _what_changed(
@@ -408,7 +408,11 @@ class ChatService:
             with_noise=noise_asked(question),
         )
         answer.facts.append(result.as_dict())
+        # the largest changes, and what appeared (or went) when that is news too
         cited = [change.pattern_id for change in result.changed[:MAX_PATTERNS]]
+        appeared = [a.pattern_id for a in [*result.new, *result.gone]][:1]
+        if appeared:
+            cited = [*cited[: MAX_PATTERNS - 1], *appeared]
         for pattern_id in cited:
             citation = _citation(snapshot.graph[pattern_id], [], [])
             if self._grafana is not None:
@@ -496,8 +500,8 @@ class ChatService:
             if wants_errors and facts.error_chain:
                 target = facts.error_chain[-1].pattern_id
                 why = "its errors come from"
-            elif not wants_errors and facts.slow and facts.slow[0].chain:
-                target = facts.slow[0].chain[-1].pattern_id
+            elif not wants_errors and facts.slow and facts.slow[0].ends_at is not None:
+                target = facts.slow[0].ends_at
                 why = "its extra time was spent in"
             elif not wants_errors and facts.time_split and facts.time_split.chain:
                 target = facts.time_split.chain[-1].pattern_id
@@ -529,17 +533,24 @@ def _with_window_before(window: PlacedWindow, oldest_s: int) -> PlacedWindow:
     return PlacedWindow(window.end_s - half, window.end_s, said, note)
 
 
-def _pointed_to(facts: PatternFacts) -> list[int]:
-    """Where the facts trace a pattern's extra time, its time and its errors to."""
+def _pointed_to(facts: PatternFacts) -> list[tuple[int, int]]:
+    """Where the facts trace a pattern's extra time, its errors and its time to, each with
+    its rank: what made a pattern slower or fail is what "that query" most likely means,
+    before where its time goes all the while (``_by_rank``)."""
     found = []
     for cause in facts.slow:
-        if cause.chain:
-            found.append(cause.chain[-1].pattern_id)
-    if facts.time_split is not None and facts.time_split.chain:
-        found.append(facts.time_split.chain[-1].pattern_id)
+        if cause.ends_at is not None:
+            found.append((0, cause.ends_at))
     if facts.error_chain:
-        found.append(facts.error_chain[-1].pattern_id)
+        found.append((1, facts.error_chain[-1].pattern_id))
+    if facts.time_split is not None and facts.time_split.chain:
+        found.append((2, facts.time_split.chain[-1].pattern_id))
     return found
+
+
+def _by_rank(pointed: list[tuple[int, int]]) -> list[int]:
+    """Pattern ids pointed to, the best ranked first, each once."""
+    return list(dict.fromkeys(pattern_id for _, pattern_id in sorted(pointed, key=lambda p: p[0])))
 
 
 def _service_callers(

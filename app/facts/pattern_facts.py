@@ -27,7 +27,7 @@ from app.discovery.patterns import SpanPattern
 from app.facts.consumer_lag import ConsumerLag, consumer_lag
 from app.facts.repeated_calls import RepeatedCall, repeated_calls
 from app.facts.tail import LatencyTail, latency_tail
-from app.facts.time_split import TimeSplit, time_split
+from app.facts.time_split import ChildTimeShare, TimeSplit, time_split
 from app.facts.trend import (
     ErrorPeriod,
     SlowPeriod,
@@ -85,6 +85,16 @@ class SlowCause:
     chain: list[ChildShare] = field(default_factory=list)
     """Down the call chain, each hop the child of the one before that accounts for most of
     its extra time: the first is a child of the pattern, the last spent the time itself."""
+    traced: list[ChildTimeShare] = field(default_factory=list)
+    """Past the chain's last hop, where whole traces show its slow calls spend their time:
+    medians miss a slow tail of a child (a lock waited on now and then), traces do not."""
+
+    @property
+    def ends_at(self) -> int | None:
+        """The pattern the extra time traces to, down the chain and the traces."""
+        if self.traced:
+            return self.traced[-1].pattern_id
+        return self.chain[-1].pattern_id if self.chain else None
 
     @property
     def added_ms(self) -> float:
@@ -240,6 +250,11 @@ class PatternFacts:
                         }
                         for hop in cause.chain
                     ],
+                    **(
+                        {"then_in_traces": [hop.name for hop in cause.traced]}
+                        if cause.traced
+                        else {}
+                    ),
                 }
                 for cause in self.slow
             ],
@@ -390,7 +405,13 @@ def _cause(pattern: SpanPattern, period: SlowPeriod, graph: Mapping[int, SpanPat
             break
         extra_ms = top.own_added_ms
         shares = _shares(child, period, graph)
-    return SlowCause(period, children, chain)
+    traced: list[ChildTimeShare] = []
+    last = graph.get(chain[-1].pattern_id) if chain else None
+    if last is not None:
+        split = time_split(last, graph)
+        if split is not None and split.banded:
+            traced = [hop for hop in split.chain if hop.pattern_id not in seen]
+    return SlowCause(period, children, chain, traced)
 
 
 def _shares(

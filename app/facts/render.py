@@ -254,9 +254,18 @@ def _where_it_went(cause: SlowCause) -> str:
             f"@{hop.name} (median {_ms(hop.p50_outside_ms)} -> {_ms(hop.p50_during_ms)})"
             for hop in cause.chain
         )
+        if cause.traced:
+            text += f" Down the call chain: {hops}."
+        else:
+            text += (
+                f" Down the call chain: {hops}; @{cause.chain[-1].name} spent the extra time "
+                "itself, where the slowdown comes from."
+            )
+    if cause.traced and cause.chain:
+        through = " -> ".join(f"@{hop.name}" for hop in cause.traced)
         text += (
-            f" Down the call chain: {hops}; @{cause.chain[-1].name} spent the extra time "
-            "itself, where the slowdown comes from."
+            f" Its children's medians stop at @{cause.chain[-1].name}, but in whole traces its "
+            f"slow calls spend their time in {through}: look there next."
         )
     return text
 

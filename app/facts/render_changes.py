@@ -4,7 +4,7 @@ what was compared, so a reader knows what was not."""
 from __future__ import annotations
 
 from app.facts.render_window import change_text
-from app.facts.units import duration_text, time_span_text
+from app.facts.units import duration_text, rate_text, time_span_text
 from app.facts.what_changed import Appearance, WhatChanged
 
 
@@ -22,10 +22,16 @@ def what_changed_text(result: WhatChanged) -> str:
             "No pattern's rate, error rate or latency moved by much (rate ×1.5, error rate "
             "1 point, p95 ×1.5, for patterns with 20 spans or more)."
         )
-    if result.new:
-        lines.append(f"New in the window: {_listed(result.new)}.")
-    if result.gone:
-        lines.append(f"Gone from the window (seen before it): {_listed(result.gone)}.")
+    for label, appearances in (
+        ("New in the window", result.new),
+        ("Gone from the window (seen before it)", result.gone),
+    ):
+        kept = [a for a in appearances if not a.noise]
+        noise = [a for a in appearances if a.noise]
+        if kept:
+            lines.append(f"{label}: {_listed(kept)}.")
+        if noise:
+            lines.append(f"{label}, judged noise: {_listed(noise)}.")
     compared = f"Compared {result.compared:,} patterns with spans in either window"
     if result.noise_left_out:
         compared += (
@@ -39,4 +45,7 @@ def what_changed_text(result: WhatChanged) -> str:
 
 
 def _listed(appearances: list[Appearance]) -> str:
-    return ", ".join(f"@{a.name} ({a.service}, {a.spans:,} spans)" for a in appearances)
+    return ", ".join(
+        f"@{a.name} ({a.service}, {a.spans:,} spans, {rate_text(a.rate_per_s)})"
+        for a in appearances
+    )

@@ -68,9 +68,19 @@ class Appearance:
     service: str
     spans: int
     """Its spans in the window where it was seen (the asked one when new)."""
+    rate_per_s: float
+    """Over the part of that window it was seen in (a new pattern: since it appeared)."""
+    noise: bool = False
+    """Judged noise: listed apart, and only when not asked to include noise."""
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "service": self.service, "spans": self.spans}
+        return {
+            "name": self.name,
+            "service": self.service,
+            "spans": self.spans,
+            "rate_per_s": round(self.rate_per_s, 4),
+            "noise": self.noise,
+        }
 
 
 @dataclass(frozen=True)
@@ -119,18 +129,18 @@ def what_changed(
     ids = index.pattern_ids
     spans_now, errors_now = index.totals(*index.reach(start_s, end_s))
     spans_before, errors_before = index.totals(*index.reach(start_s - length, start_s))
-    active = (spans_now + spans_before) > 0
-    noise = 0
-    if not with_noise:
-        noisy = np.fromiter((verdicts.get(i) == "noise" for i in ids), bool, len(ids))
-        noise = int((active & noisy).sum())
-        active &= ~noisy
+    seen_any = (spans_now + spans_before) > 0
+    noisy = np.fromiter((verdicts.get(i) == "noise" for i in ids), bool, len(ids))
+    active = seen_any if with_noise else seen_any & ~noisy
+    noise = int((seen_any & ~active).sum())
     seen_start, seen_end = index.seen
-    # new: none of its spans before the window (when there is a window before it to see)
-    is_new = active & (spans_before == 0) & (index.first_middles >= start_s)
+    # new: none of its spans before the window (when there is a window before it to see);
+    # gone: none in the window, none after it (when spans were seen to its end). Noise too,
+    # listed apart: a health check that appears is news, if not a change to rank.
+    is_new = seen_any & (spans_before == 0) & (index.first_middles >= start_s)
     is_new &= start_s - length >= seen_start - 60
-    # gone: none in the window, none after it (when spans were seen to its end)
-    is_gone = active & (spans_now == 0) & (index.last_middles < start_s) & (end_s <= seen_end + 60)
+    is_gone = seen_any & (spans_now == 0) & (index.last_middles < start_s)
+    is_gone &= end_s <= seen_end + 60
     busy = np.maximum(spans_now, spans_before) >= MIN_SPANS
     compared = active & ~is_new & ~is_gone & (busy | (errors_now > 0) | (errors_before > 0))
     # latency for the busiest; the rest by their counts, and only those whose counts moved
@@ -156,13 +166,28 @@ def what_changed(
         found = candidate_changes(facts.before, facts.window, facts.slow_share)
         if found:
             looked_at.append((pattern, facts, found))
-    changed = _discoveries(looked_at, tests=3 * int(active.sum()))
+    tests = {
+        "rate": int((compared & busy).sum()),
+        "errors": int((compared & (np.maximum(errors_now, errors_before) >= MIN_ERRORS)).sum()),
+        "latency": int((np.minimum(spans_now, spans_before)[busiest] >= MIN_SPANS).sum()),
+    }
+    changed = _discoveries(looked_at, tests)
     changed.sort(key=lambda change: (-change.size, change.name))
     new = _appearances(
-        np.flatnonzero(is_new & (spans_now >= NEW_MIN_SPANS)), spans_now, ids, patterns
+        np.flatnonzero(is_new & (spans_now >= NEW_MIN_SPANS)),
+        spans_now,
+        ids,
+        patterns,
+        noisy & ~active,
+        (start_s, min(end_s, seen_end)),
     )
     gone = _appearances(
-        np.flatnonzero(is_gone & (spans_before >= NEW_MIN_SPANS)), spans_before, ids, patterns
+        np.flatnonzero(is_gone & (spans_before >= NEW_MIN_SPANS)),
+        spans_before,
+        ids,
+        patterns,
+        noisy & ~active,
+        (max(start_s - length, seen_start), start_s),
     )
     return WhatChanged(
         start_s,
@@ -179,14 +204,28 @@ def what_changed(
 
 
 def _appearances(
-    numbers: np.ndarray, spans: np.ndarray, ids: list[int], patterns: Mapping[int, SpanPattern]
+    numbers: np.ndarray,
+    spans: np.ndarray,
+    ids: list[int],
+    patterns: Mapping[int, SpanPattern],
+    noise: np.ndarray,
+    window: tuple[int, int],
 ) -> list[Appearance]:
+    """New (or gone) patterns, those kept first, busiest first; the rate over the part of
+    ``window`` each was seen in."""
     found = []
     for number in numbers.tolist():
         pattern = patterns.get(ids[number])
-        if pattern is not None and pattern.merged_into is None:
-            found.append(Appearance(pattern.id, pattern.name, pattern.service, int(spans[number])))
-    found.sort(key=lambda a: (-a.spans, a.name))
+        if pattern is None or pattern.merged_into is not None:
+            continue
+        first_s = pattern.stats.first_seen_unix_nano // 1_000_000_000
+        last_s = pattern.stats.last_seen_unix_nano // 1_000_000_000 + 1
+        seconds = min(window[1], last_s) - max(window[0], first_s)
+        count = int(spans[number])
+        rate = count / seconds if seconds > 0 else 0.0
+        noisy = bool(noise[number])
+        found.append(Appearance(pattern.id, pattern.name, pattern.service, count, rate, noisy))
+    found.sort(key=lambda a: (a.noise, -a.spans, a.name))
     return found
 
 
@@ -234,19 +273,32 @@ def _counts_moved(
     return np.asarray(rate | errors)
 
 
+_FAMILIES = {"rate": "rate", "error rate": "errors", "p95": "latency", "slow share": "latency"}
+
+
 def _discoveries(
-    looked_at: list[tuple[SpanPattern, WindowFacts, list[Change]]], tests: int
+    looked_at: list[tuple[SpanPattern, WindowFacts, list[Change]]], tests: Mapping[str, int]
 ) -> list[PatternChange]:
-    """The changes kept by the Benjamini-Hochberg procedure over ``tests`` comparisons (every
-    measure of every pattern compared, not only those that moved), by pattern."""
-    p_values = sorted(change.p_value for _, _, found in looked_at for change in found)
-    limit = -1.0
-    for rank, p_value in enumerate(p_values, 1):
-        if p_value <= rank * FALSE_DISCOVERIES / max(tests, 1):
-            limit = p_value
+    """The changes kept by the Benjamini-Hochberg procedure, run for each family of
+    measures (rate, errors, latency) over the comparisons that family made (``tests``: the
+    patterns with enough spans or errors for a change to show, whether it did or not), at
+    a third of ``FALSE_DISCOVERIES`` each. Apart, a burst of errors in a few patterns is
+    not drowned by the hundreds of rates that did not move."""
+    limits: dict[str, float] = {}
+    for family, made in tests.items():
+        p_values = sorted(
+            change.p_value
+            for _, _, found in looked_at
+            for change in found
+            if _FAMILIES[change.measure] == family
+        )
+        limits[family] = -1.0
+        for rank, p_value in enumerate(p_values, 1):
+            if p_value <= rank * FALSE_DISCOVERIES / len(tests) / max(made, 1):
+                limits[family] = p_value
     kept = []
     for pattern, facts, found in looked_at:
-        accepted = [change for change in found if change.p_value <= limit]
+        accepted = [c for c in found if c.p_value <= limits.get(_FAMILIES[c.measure], -1.0)]
         if accepted:
             kept.append(PatternChange(pattern.id, pattern.name, pattern.service, facts, accepted))
     return kept
