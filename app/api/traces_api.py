@@ -11,13 +11,13 @@ hold none of it). Span data is redacted either way.
 import re
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from app.api.tenant_dependency import request_tenant
-from app.discovery.documents import sample_document
 from app.discovery.sample_traces import stored_trace
-from app.factory import NotConfigured, build_tempo_client
 from app.settings import Settings
+from app.tempo_runner import tempo_runner, tempo_trace
 from app.tenancy import tenant_settings, tenant_store_path
 from connectors.tempo_errors import TempoError, TraceNotFound
 
@@ -50,21 +50,17 @@ def traces_router(settings: Settings) -> APIRouter:
 
 
 async def _from_tempo(settings: Settings, trace_id: str) -> dict[str, Any]:
-    try:
-        client = build_tempo_client(settings)
-    except NotConfigured as exc:
+    runner = tempo_runner(settings)
+    if runner is None:
         raise HTTPException(
-            404, f"trace {trace_id} is not among the stored samples, and {exc}"
-        ) from exc
+            404,
+            f"trace {trace_id} is not among the stored samples, and no Tempo URL is set "
+            "(pass --tempo or set SPANWISE_TEMPO_URL)",
+        )
     try:
-        async with client:
-            batch = await client.trace(trace_id)
+        spans = await anyio.to_thread.run_sync(tempo_trace, runner, trace_id)
     except TraceNotFound as exc:
         raise HTTPException(404, f"Tempo has no trace {trace_id}") from exc
     except TempoError as exc:
         raise HTTPException(502, f"Tempo: {exc}") from exc
-    spans = [
-        {**sample_document(span), "service": span.service_name}
-        for span in sorted(batch.spans, key=lambda span: span.start_unix_nano)
-    ]
     return {"trace_id": trace_id, "source": "tempo", "spans": spans}

@@ -243,6 +243,10 @@ class MentionIndex:
         self._by_name = sorted(range(len(entries)), key=self._entry_names.__getitem__)
         self._sorted_names = [self._entry_names[entry] for entry in self._by_name]
 
+    def aliases(self) -> set[str]:
+        """Old names (lower case) that still resolve to a live pattern."""
+        return set(self._aliases)
+
     @classmethod
     def from_store(
         cls,

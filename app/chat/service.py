@@ -290,7 +290,48 @@ class ChatService:
         CHAT_ANSWERS.labels(answer.mode).inc()
         return answer
 
-    def _facts(self, question: str, conversation_id: str | None) -> _Prepared:
+    def lookup(self, question: str) -> ChatAnswer:
+        """The offline answer to a question, outside any conversation and never written by
+        a model: what the tools a model calls return (``app.chat.tools``), so a model's
+        lookups and the offline answers are the same computation."""
+        with self._lock:
+            return self._facts(question, None, remember=False).answer
+
+    def find_patterns(self, words: str, limit: int) -> list[dict[str, Any]]:
+        """Live patterns whose names, services or descriptions hold the words, then those
+        whose descriptions mean the most like them: for a model looking for what to ask."""
+        with self._lock:
+            snapshot = self._snapshot()
+            found = snapshot.words.find(words, limit)
+            if len(found) < limit and self._retrieve is not None:
+                more = self._retrieve(words, limit, max_distance=SUGGESTION_DISTANCE)
+                for pattern_id in more:
+                    pattern = snapshot.graph.get(pattern_id)
+                    if pattern is not None and pattern.merged_into is None and pattern not in found:
+                        found.append(pattern)
+            gists = snapshot.gists
+            return [
+                {
+                    "name": p.name,
+                    "service": p.service,
+                    "span_kind": p.span_kind,
+                    "operation": p.operation,
+                    "description": gists[p.id].description if p.id in gists else None,
+                    "verdict": gists[p.id].verdict if p.id in gists else None,
+                    "spans": p.stats.count,
+                }
+                for p in found[:limit]
+            ]
+
+    def known_names(self) -> set[str]:
+        """The names of the live patterns, and the old names that still resolve."""
+        with self._lock:
+            snapshot = self._snapshot()
+            return {p.name for p in snapshot.live} | snapshot.index.aliases()
+
+    def _facts(
+        self, question: str, conversation_id: str | None, *, remember: bool = True
+    ) -> _Prepared:
         """The answer written from the facts, and what a model answer and the conversation
         need besides."""
         conversation_id = conversation_id or Conversations.new_id()
@@ -298,7 +339,7 @@ class ChatService:
         graph, gists = snapshot.graph, snapshot.gists
         index = snapshot.index
         decoded = _Decoded(graph, self._store)
-        history = self._conversations.history(conversation_id)
+        history = self._conversations.history(conversation_id) if remember else []
 
         answer = ChatAnswer(conversation_id, question, "", "offline")
         window = self._placed(question, snapshot)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from app.discovery.patterns import SpanPattern
 from app.discovery.traceql import traceql_metrics_for
-from app.factory import build_tempo_client
 from app.facts.units import time_span_text
 from app.settings import Settings
+from app.tempo_runner import tempo_runner
 from connectors.tempo import TempoClient
 from connectors.tempo_models import MetricsInstantResult
 
@@ -90,16 +90,17 @@ LiveSource = Callable[[SpanPattern, int, int], LiveFacts]
 
 
 def live_source(settings: Settings) -> LiveSource | None:
-    """Live facts from the configured Tempo; None without one."""
-    if not settings.tempo_url:
+    """Live facts from the configured Tempo, through the process's one client for it
+    (``app.tempo_runner``); None without a Tempo."""
+    runner = tempo_runner(settings)
+    if runner is None:
         return None
 
     def fetch(pattern: SpanPattern, start_s: int, end_s: int) -> LiveFacts:
-        async def ask() -> LiveFacts:
-            async with build_tempo_client(settings) as client:
-                return await live_facts(client, pattern, start_s, end_s)
+        async def ask(client: TempoClient) -> LiveFacts:
+            return await live_facts(client, pattern, start_s, end_s)
 
-        return asyncio.run(ask())
+        return runner.run(ask)
 
     return fetch
 
