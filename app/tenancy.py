@@ -20,6 +20,7 @@ from app.discovery.store import PatternStore
 from app.facts.live import live_source
 from app.model_gate import ModelGate
 from app.settings import Settings
+from app.tempo_runner import tempo_runner
 
 DEFAULT_TENANT = "default"
 _TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -81,6 +82,7 @@ class ChatServices:
                     answerer=self._answerer,
                     retrieve=retriever(self._settings, store, tenant),
                     live=live_source(tenant_settings(self._settings, tenant)),
+                    tempo=tempo_runner(tenant_settings(self._settings, tenant)),
                     gate=self.gate,
                     live_window_s=self._settings.chat_window_s,
                 )

@@ -60,6 +60,15 @@ class ModelAnswerer:
         self._template = prompt_environment().get_template(TEMPLATE)
         self.last_usage: dict[str, int] = {}
 
+    @property
+    def chat_model(self) -> BaseChatModel:
+        return self._chat
+
+    @property
+    def prices(self) -> tuple[float, float]:
+        """USD per million prompt and completion tokens."""
+        return self._prices
+
     def render(
         self,
         question: str,
@@ -67,28 +76,34 @@ class ModelAnswerer:
         facts: Sequence[dict[str, Any]],
         unresolved: Sequence[str],
         window: str | None = None,
+        *,
+        system: str | None = None,
+        reserve: int = 0,
     ) -> tuple[str, str]:
         """The system and user messages, within ``token_budget`` when they can be.
 
         Past the budget, what goes first: the sections of the facts the question does not
         ask about, least telling first; then the oldest turns of the conversation; then the
         sections it asks about (``trimmed_facts``). The question itself always stays (4,000
-        characters at most).
+        characters at most). ``system`` replaces the template's system message (an agent's
+        own); ``reserve`` tokens are kept free for what else the request carries (tools).
         """
         unasked, asked = droppable_sections(question)
         kept = list(history)
         dropped = 0
+        budget = self.token_budget - reserve
         while True:
             documents = trimmed_facts(facts, [*unasked, *asked][:dropped])
-            system, user = self._render(question, kept, documents, unresolved, window)
-            if prompt_tokens(system, user) <= self.token_budget:
-                return system, user
+            rendered, user = self._render(question, kept, documents, unresolved, window)
+            rendered = rendered if system is None else system
+            if prompt_tokens(rendered, user) <= budget:
+                return rendered, user
             if dropped < len(unasked) or (not kept and dropped < len(unasked) + len(asked)):
                 dropped += 1
             elif kept:
                 kept = kept[1:]
             else:
-                return system, user
+                return rendered, user
 
     def _render(
         self,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.chat.conversations import Conversations, Turn
 from app.chat.index import Retriever
@@ -38,6 +38,7 @@ from app.chat.mentions import MentionIndex, find_mentions
 from app.chat.model_answer import ModelAnswerer
 from app.chat.references import CAUSE_ASKED, last_cited, referred_to
 from app.chat.time_window import TimeWindow, WindowProblem, window_asked
+from app.chat.tools import ChatTools
 from app.chat.window_placement import PlacedWindow, place_window, whole_window
 from app.classify.run import live_patterns
 from app.classify.store import ClassificationStore
@@ -56,6 +57,10 @@ from app.facts.window_facts import window_facts
 from app.model_gate import ModelGate
 from app.settings import Settings
 from app.telemetry.metrics import CHAT_ANSWERS
+from app.tempo_runner import TempoRunner
+
+if TYPE_CHECKING:
+    from app.chat.agent import ToolAgent
 
 MAX_PATTERNS = 3
 SUGGESTIONS = 3
@@ -163,6 +168,13 @@ class ChatAnswer:
     facts: list[dict[str, Any]] = field(default_factory=list)
     window: dict[str, Any] | None = None
     """The window the answer is about (``PlacedWindow.as_dict``); None when none could be."""
+    facts_text: str | None = None
+    """With a model: the facts it started from, written out as without one (shown with
+    the model's answer everywhere)."""
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    """With a model: the tools it called, their arguments, and whether they answered."""
+    unverified: list[str] = field(default_factory=list)
+    """With a model: what its text says that the facts and tool results do not hold."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +186,9 @@ class ChatAnswer:
             "citations": self.citations,
             "facts": self.facts,
             "window": self.window,
+            "facts_text": self.facts_text,
+            "tool_calls": self.tool_calls,
+            "unverified": self.unverified,
         }
 
 
@@ -191,6 +206,7 @@ class ChatService:
         gate: ModelGate | None = None,
         clock: Callable[[], float] = time.time,
         live_window_s: int = 3600,
+        tempo: TempoRunner | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -205,6 +221,14 @@ class ChatService:
         self._gate = gate
         self._classifications = ClassificationStore(store)
         self._conversations = Conversations(store)
+        self.tools = ChatTools(self, tempo, clock)
+        """What a model may call, and what a page, Slack or an MCP server may call too."""
+        self.agent: ToolAgent | None = None
+        """With a model: the agent that answers through the tools."""
+        if answerer is not None:
+            from app.chat.agent import ToolAgent  # LangChain's agent: only with a model
+
+            self.agent = ToolAgent(answerer, self.tools)
 
     def _snapshot(self) -> _Snapshot:
         """Patterns (without sketches), descriptions and the mention index, rebuilt only
@@ -274,15 +298,24 @@ class ChatService:
         with self._lock:
             prepared = self._facts(question, conversation_id)
         answer, unresolved = prepared.answer, prepared.unresolved
-        if self._answerer is not None and (answer.facts or unresolved):
+        # With tools, the model may look up what the question needs even when no pattern
+        # was resolved; a window that cannot be answered is said as it is.
+        if self.agent is not None and prepared.window is not None:
             with self._gate.slot() if self._gate is not None else nullcontext():
                 try:
-                    answer.answer = self._answerer.answer(
+                    reply = self.agent.answer(
                         question, prepared.history, answer.facts, unresolved, prepared.window
                     )
-                    answer.mode = "model"
                 except Exception as exc:  # the facts still answer; say why the model did not
-                    answer.answer += f"\n\n(The model could not answer: {type(exc).__name__}.)"
+                    answer.answer += f"\n\n(The model could not answer: {_why(exc)}.)"
+                else:
+                    answer.facts_text, answer.answer = answer.answer, reply.text
+                    answer.mode = "model"
+                    answer.tool_calls = reply.calls
+                    answer.unverified = reply.unverified
+                    answer.facts.extend(
+                        {"kind": "tool_result", **result} for result in reply.results
+                    )
         with self._lock:
             self._conversations.add(
                 answer.conversation_id, question, answer.answer, prepared.cited, prepared.pointed
@@ -572,6 +605,13 @@ def _with_window_before(window: PlacedWindow, oldest_s: int) -> PlacedWindow:
     if window.note:
         note = f"{window.note} {note}"
     return PlacedWindow(window.end_s - half, window.end_s, said, note)
+
+
+def _why(error: Exception) -> str:
+    """Why the model could not answer, in a few words (its exception's, when it says)."""
+    from app.chat.agent import AgentStopped
+
+    return str(error) if isinstance(error, AgentStopped) else type(error).__name__
 
 
 def _pointed_to(facts: PatternFacts) -> list[tuple[int, int]]:

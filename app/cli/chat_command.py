@@ -14,6 +14,7 @@ from app.cli.state import CliState, cli_state, pattern_store_with_patterns
 from app.discovery.store import PatternStore
 from app.facts.live import live_source
 from app.settings import Settings
+from app.tempo_runner import tempo_runner
 from app.tenancy import DEFAULT_TENANT
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q"})
@@ -57,6 +58,7 @@ def chat_service(
         retrieve=retriever(settings, store, tenant),
         live=live_source(settings),
         live_window_s=settings.chat_window_s,
+        tempo=tempo_runner(settings),
     )
 
 

@@ -51,11 +51,14 @@ class PatternChange:
         return max((change.size for change in self.changes), default=0.0)
 
     def as_dict(self) -> dict[str, object]:
+        facts = self.facts.as_dict()
         return {
             "name": self.name,
             "service": self.service,
-            **self.facts.as_dict(),
+            "in_window": facts["in_window"],
+            "window_before": facts["window_before"],
             "changes": [change.as_dict() for change in self.changes],
+            **({"slow_share": facts["slow_share"]} if "slow_share" in facts else {}),
         }
 
 

@@ -17,9 +17,7 @@ from app.discovery.sketches import (
 )
 
 QUANTILES = [0.0, 0.01, 0.5, 0.9, 0.95, 0.99, 1.0]
-durations = st.lists(
-    st.one_of(st.just(0.0), st.floats(min_value=1e-4, max_value=1e6)), max_size=60
-)
+durations = st.lists(st.one_of(st.just(0.0), st.floats(min_value=1e-4, max_value=1e6)), max_size=60)
 
 
 def _sketch(values: list[float]) -> DDSketch:
