@@ -44,6 +44,16 @@ class ChatResponse(BaseModel):
     citations: list[dict[str, Any]]
     """Each pattern the answer is about: its TraceQL and example trace ids."""
     facts: list[dict[str, Any]]
+    """The facts the answer used: each pattern's, a comparison's, what changed, and with a
+    model each tool result it was given (`kind`: `tool_result`)."""
+    window: dict[str, Any] | None = None
+    """The time window the answer is about; `asked` is null when it covers all spans."""
+    facts_text: str | None = None
+    """With a model: the facts it started from, written out as without one."""
+    tool_calls: list[dict[str, Any]] = []
+    """With a model: each tool it called, its arguments, and whether it answered."""
+    unverified: list[str] = []
+    """With a model: what its text says that no fact or tool result holds (marked there)."""
 
 
 def chat_router(services: ChatServices) -> APIRouter:

@@ -176,6 +176,23 @@ class ChatAnswer:
     unverified: list[str] = field(default_factory=list)
     """With a model: what its text says that the facts and tool results do not hold."""
 
+    def model_notes(self) -> list[str]:
+        """Under a model's answer: what it looked up, what it said that no fact holds, and
+        the facts it started from, written out (CLI and Slack show them; so does the page)."""
+        lines = []
+        if self.tool_calls:
+            calls = ", ".join(
+                f"{call['tool']}{'' if call.get('ok') else ' (failed)'}" for call in self.tool_calls
+            )
+            lines.append(f"Looked up: {calls}.")
+        if self.unverified:
+            lines.append(
+                f"Marked [unverified]: {', '.join(self.unverified)} (in no fact it was given)."
+            )
+        if self.facts_text:
+            lines.append("Facts it started from:\n" + self.facts_text)
+        return lines
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "conversation_id": self.conversation_id,

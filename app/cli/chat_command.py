@@ -90,6 +90,9 @@ def chat_loop(
 
 def _show(console: Console, answer: ChatAnswer) -> None:
     console.print(answer.answer, soft_wrap=True, markup=False, highlight=False)
+    if answer.mode == "model":
+        for line in answer.model_notes():
+            console.print(line, soft_wrap=True, markup=False, highlight=False, style="dim")
     for citation in answer.citations:
         query = citation["traceql"]
         if len(query) > SHOWN_QUERY_CHARS:  # SQL patterns' regexes run to kilobytes

@@ -177,6 +177,9 @@ def answer_messages(answer: ChatAnswer, links: Links) -> list[SlackMessage]:
     Citations stay together in the last message, so their buttons come after the whole
     answer; the text alone is cut into as many messages as the block limit needs."""
     text_blocks = [_section(piece) for piece in split_escaped(markdown_to_mrkdwn(answer.answer))]
+    if answer.mode == "model":  # what it used, under it: the facts, written out
+        notes = "\n".join(answer.model_notes())
+        text_blocks += [_context(piece) for piece in split_escaped(notes)]
     facts = {str(f.get("name")): f for f in answer.facts}
     cited: list[dict[str, Any]] = []
     for index, citation in enumerate(answer.citations):

@@ -216,7 +216,26 @@ document.addEventListener("DOMContentLoaded", () => {
       turn.append(buttons);
     }
     if (done.citations.length) turn.append(citations(done.citations));
-    turn.append(element("p", done.mode === "model" ? "Written by the model from the facts." : "The facts, written out without a model.", "answer-meta"));
+    turn.append(element("p", done.mode === "model" ? "Written by the model from the facts below; what no fact holds is marked [unverified]." : "The facts, written out without a model.", "answer-meta"));
+    if (done.mode === "model") turn.append(modelNotes(done));
+  }
+
+  // Under a model's answer: the tools it called, what it said that no fact holds, and the
+  // facts it started from, written out, folded away until opened.
+  function modelNotes(done) {
+    const notes = element("details", null, "model-notes");
+    notes.append(element("summary", `Facts used${done.tool_calls.length ? ` and ${done.tool_calls.length} lookup${done.tool_calls.length === 1 ? "" : "s"}` : ""}`));
+    if (done.tool_calls.length) {
+      const calls = done.tool_calls.map((call) => `${call.tool}(${JSON.stringify(call.arguments)})${call.ok ? "" : " failed"}`);
+      notes.append(element("p", `Looked up: ${calls.join("; ")}`, "mono"));
+    }
+    if (done.unverified.length) notes.append(element("p", `Marked [unverified]: ${done.unverified.join(", ")}: in no fact the model was given.`));
+    if (done.facts_text) {
+      const text = element("pre", null, "facts-text");
+      text.append(...linked(done.facts_text));
+      notes.append(text);
+    }
+    return notes;
   }
 
   // The answer as text nodes, with @names and trace ids made links: the facts name only

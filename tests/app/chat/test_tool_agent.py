@@ -236,3 +236,51 @@ def test_tool_results_over_the_budget_are_cut_oldest_first(
     last = tool_results(script.requests[-1])
     assert "left out to keep within the token budget" in last[0]
     assert all(prompt_size(body) <= 1500 + 50 for body in script.requests)
+
+
+def test_the_facts_it_used_come_with_it_in_the_api_and_in_slack(
+    data_dir: Path, no_network: respx.MockRouter
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from app.api.server import create_app
+    from app.ingest.pipeline import SpanPipeline
+    from app.ingest.summary import IngestSummary
+    from app.slack.messages import Links, answer_messages
+
+    charge = names(data_dir)["charge"]
+    script = Script(
+        lambda body: tool_calls(("pattern_facts", {"name": charge, "window": "last 5 minutes"})),
+        lambda body: chat_completion(f"@{charge} is failing."),
+    )
+    no_network.post(f"{BASE}/chat/completions").mock(side_effect=script)
+    no_network.route(host="testserver").pass_through()
+    settings = Settings(
+        data_dir=data_dir, openai_api_key="sk-test", model_base_url=BASE, model_max_retries=0
+    )
+    client = TestClient(create_app(settings, SpanPipeline([]), IngestSummary()))
+    body = client.post("/api/chat", json={"question": f"@{charge} errors?"}).json()
+    assert body["mode"] == "model" and body["answer"] == f"@{charge} is failing."
+    assert body["tool_calls"] == [
+        {
+            "tool": "pattern_facts",
+            "arguments": {"name": charge, "window": "last 5 minutes"},
+            "ok": True,
+        }
+    ]
+    assert body["facts_text"].startswith("Window: ") and body["unverified"] == []
+    assert [f.get("kind") for f in body["facts"]][-1] == "tool_result"
+
+    script.requests.clear()  # the same script again, from its first reply
+    store = PatternStore(data_dir / "patterns.sqlite")
+    service = ChatService(store, answerer=answerer_from_settings(settings), clock=lambda: NOW)
+    answer = service.ask(f"@{charge} errors?")
+    store.close()
+    blocks = [block for message in answer_messages(answer, Links()) for block in message.blocks]
+    context = " ".join(
+        element["text"]
+        for block in blocks
+        if block["type"] == "context"
+        for element in block["elements"]
+    )
+    assert "Looked up: pattern_facts." in context and "Facts it started from:" in context
