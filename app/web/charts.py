@@ -262,6 +262,46 @@ def error_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
     )
 
 
+def request_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
+    """Spans per minute in each time bucket: how busy it was, beside how slow and how
+    often failing."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    chart = Chart("Request rate", WIDTH, HEIGHT, LEFT, TOP, plot_w, plot_h)
+    if not buckets:
+        return _with_note(chart, "no timeline stored for this pattern")
+    per_minute = [b.count * 60 / width_s for b in buckets]
+    y_max, y_ticks = _linear_ticks(max(per_minute))
+    start, end = buckets[0].start_s, buckets[-1].start_s + width_s
+    x_of, x_ticks = _time_axis(start, end, plot_w)
+    bars = []
+    for bucket, rate in zip(buckets, per_minute, strict=True):
+        height = rate / y_max * plot_h
+        x = x_of(bucket.start_s)
+        bars.append(
+            Bar(
+                x + 0.5,
+                TOP + plot_h - height,
+                max(x_of(bucket.start_s + width_s) - x - 1, 1),
+                height,
+                f"{_clock(bucket.start_s)} UTC: {bucket.count:,} spans ({rate:,.3g}/min)",
+            )
+        )
+    spans = sum(b.count for b in buckets)
+    return Chart(
+        "Request rate",
+        WIDTH,
+        HEIGHT,
+        LEFT,
+        TOP,
+        plot_w,
+        plot_h,
+        bars=bars,
+        x_ticks=x_ticks,
+        y_ticks=[Tick(TOP + plot_h - v / y_max * plot_h, f"{v:g}/min") for v in y_ticks],
+        note=f"{spans:,} spans; per minute, {_width(width_s)} buckets",
+    )
+
+
 def latency_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
     """p50 and p99 of each time bucket."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

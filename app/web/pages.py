@@ -13,6 +13,7 @@ give: 400 for a parameter it cannot use, 404 for a pattern or trace it does not 
 
 import difflib
 import re
+import time
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from app.api.tenant_dependency import request_tenant, tenant_store
 from app.api.traces_api import _from_tempo
 from app.chat.service import GrafanaLinks
+from app.chat.time_window import WindowProblem, window_asked
 from app.classify.store import ClassificationStore
 from app.classify.verdict import Category, Verdict
 from app.discovery.heads import PatternHead
@@ -119,7 +121,10 @@ def web_router(settings: Settings) -> APIRouter:
 
     @router.get("/patterns/{name}", response_class=HTMLResponse)
     def pattern_page(
-        name: str, store: Store, renamed_from: str = Query("", alias="from", max_length=200)
+        name: str,
+        store: Store,
+        renamed_from: str = Query("", alias="from", max_length=200),
+        window: str = Query("", max_length=120, description="'last 15 minutes', '15:18-15:22'"),
     ) -> Response:
         pattern_id = store.resolve(name)
         if pattern_id is None:
@@ -131,7 +136,13 @@ def web_router(settings: Settings) -> APIRouter:
         if found.name != name:
             moved = f"{pattern_url(found.name)}?{urlencode({'from': name})}"
             return RedirectResponse(moved, status_code=303)
-        view = pattern_view(store, found, grafana)
+        asked = window_asked(window, time.time()) if window.strip() else None
+        problem = None
+        if isinstance(asked, WindowProblem):
+            problem, asked = asked.message, None
+        elif window.strip() and asked is None:
+            problem = f"{window!r} is not a time window: try 'last 15 minutes' or '15:18 to 15:22'"
+        view = pattern_view(store, found, grafana, asked)
         return page(
             "pattern.html",
             "patterns",
@@ -139,6 +150,8 @@ def web_router(settings: Settings) -> APIRouter:
             view=view,
             renamed_from=renamed_from,
             categories=[c.value for c in Category],
+            window_words=window,
+            window_problem=problem,
         )
 
     @router.get("/traces/{trace_id}", response_class=HTMLResponse)

@@ -73,7 +73,7 @@ def test_search_open_a_pattern_then_a_sample_trace(
     browser.find_element(By.LINK_TEXT, STRIPE).click()
     wait_for(browser, lambda b: heading(b) == STRIPE)
     charts = browser.find_elements(By.CSS_SELECTOR, "figure.chart svg")
-    assert len(charts) == 3
+    assert len(charts) == 4  # durations, request rate, latency, errors
     assert browser.find_elements(By.CSS_SELECTOR, "text.marker-p99")
     assert (
         "payment calls POST api.stripe.com/v1/charges"

@@ -116,6 +116,22 @@ def test_the_pattern_page_shows_what_was_learned(reader: TestClient) -> None:
     assert "SPANWISE_GRAFANA_URL" in text  # no Grafana configured: it says how
 
 
+def test_the_pattern_page_shows_a_window_picked_with_its_numbers_and_charts(
+    reader: TestClient,
+) -> None:
+    whole = page(reader, f"/patterns/{STRIPE}")
+    assert "Request rate" in whole and 'name="window"' in whole
+    text = page(reader, f"/patterns/{STRIPE}?window=last+5+minutes")
+    # the sample's spans are weeks old: the window moves to the newest with spans, and says so
+    assert "The newest span seen is from" in text and "newest 5 minutes with spans" in text
+    assert "In the window" in text and "The window before" in text
+    assert "Changed:" in text or "Nothing changed by much" in text
+    # the charts cover the window: fewer bars than over all spans
+    assert 0 < text.count('class="bar') < whole.count('class="bar')
+    bad = page(reader, f"/patterns/{STRIPE}?window=from+15:22+to+15:18")
+    assert "ends before it starts" in bad and "Request rate" in bad
+
+
 def test_with_grafana_the_pattern_links_to_explore(data_dir: Path) -> None:
     with TestClient(make_app(data_dir, grafana_url="https://grafana.example")) as client:
         text = page(client, f"/patterns/{STRIPE}")
