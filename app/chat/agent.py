@@ -9,7 +9,8 @@ Tempo is configured. Bounds, all enforced here, not asked of the model:
   model must answer in words. A model that keeps calling tools regardless is stopped
   (``ModelCallLimitMiddleware``) and the answer falls back to the facts.
 - **Tokens**: every model call's prompt stays within the answerer's token budget: the
-  oldest tool results are cut to a line saying so, then tools are taken away.
+  largest tool results (the oldest first) are cut to a line saying so, then tools are
+  taken away.
 - **Bad calls**: invalid arguments, an unknown tool, a tool that fails, the same call
   twice: the model gets an error result saying what to do instead, and goes on.
 
@@ -49,6 +50,9 @@ from prompts import FENCE_CLOSE, FENCE_OPEN, defang, prompt_environment
 MAX_STEPS = 5
 RESULT_SHARE = 3
 """A tool result takes at most this fraction (one in ...) of the token budget."""
+FIRST_ROOM = 6
+"""The first facts leave this fraction (one in ...) of the budget free for tool results:
+later ones cut earlier, larger ones when they need the room."""
 LEFT_OUT = "(This result was left out to keep within the token budget.)"
 
 
@@ -106,6 +110,14 @@ class _Search(BaseModel):
     limit: int = Field(default=10, ge=1, le=20)
 
 
+class _Metrics(BaseModel):
+    query: str = Field(
+        description='A TraceQL metrics query: { resource.service.name = "cart" } | rate() by '
+        "(name); also count_over_time(), quantile_over_time(duration, .99)."
+    )
+    window: str = Field(default="last 1 hour", description="Time window, as words.")
+
+
 class _Trace(BaseModel):
     trace_id: str = Field(description="A trace id: up to 32 hex digits.")
 
@@ -129,9 +141,9 @@ class ToolAgent:
     ) -> AgentReply:
         reply = AgentReply("", [], [])
         tools = self._langchain_tools(reply)
-        system, schemas = self.prompt_overhead(tools)
+        system, room = self.prompt_overhead(tools)
         _, user = self._answerer.render(
-            question, history, facts, unresolved, window, system=system, reserve=schemas
+            question, history, facts, unresolved, window, system=system, reserve=room
         )
         budget = self._answerer.token_budget
         agent = create_agent(
@@ -157,9 +169,11 @@ class ToolAgent:
         return reply
 
     def prompt_overhead(self, tools: Sequence[BaseTool] | None = None) -> tuple[str, int]:
-        """The agent's system prompt, and the tokens its tools' definitions take."""
+        """The agent's system prompt, and the tokens the first prompt keeps free: for its
+        tools' definitions, and room for a result or so (``FIRST_ROOM``)."""
         tools = tools if tools is not None else self._langchain_tools(AgentReply("", [], []))
-        return _system_prompt([t.name for t in tools], self.max_steps), _schema_tokens(tools)
+        room = _schema_tokens(tools) + self._answerer.token_budget // FIRST_ROOM
+        return _system_prompt([t.name for t in tools], self.max_steps), room
 
     def _langchain_tools(self, reply: AgentReply) -> list[BaseTool]:
         tools = self._tools
@@ -182,6 +196,12 @@ class ToolAgent:
         if tools.has_tempo:
             made += [
                 (tools.search_traces, _Search, "Search traces in Tempo with TraceQL."),
+                (
+                    tools.traceql_metrics,
+                    _Metrics,
+                    "A TraceQL metrics query in Tempo (rate, count, quantiles) over all spans "
+                    "of a window, one value per series.",
+                ),
                 (tools.fetch_trace, _Trace, "One whole trace from Tempo, by id."),
             ]
         seen: dict[str, str] = {}
@@ -297,9 +317,15 @@ def _within_bounds(
             request = request.override(tools=[])
         messages = list(request.messages)
         tokens = _tokens(request)
-        for at, message in enumerate(messages):
+        # the largest results go first (an error of a line saves nothing), older first
+        results = sorted(
+            (at for at, m in enumerate(messages) if isinstance(m, ToolMessage)),
+            key=lambda at: (-len(str(messages[at].content)), at),
+        )
+        for at in results:
             if tokens <= budget:
                 break
+            message = messages[at]
             if isinstance(message, ToolMessage) and message.content != LEFT_OUT:
                 messages[at] = ToolMessage(LEFT_OUT, tool_call_id=message.tool_call_id)
                 request = request.override(messages=messages)

@@ -27,6 +27,7 @@ NAME = re.compile(r"@?([A-Za-z0-9_.\-]{1,200})")
 TRACE_ID = re.compile(r"[0-9a-fA-F]{1,32}")
 MAX_FOUND = 10
 MAX_TRACES = 20
+MAX_SERIES = 20
 MAX_TRACE_SPANS = 60
 """Spans of a fetched trace shown to a model: the first ones by start, and how many more."""
 
@@ -104,6 +105,30 @@ class ChatTools:
                 }
                 for trace in result.traces
             ],
+        }
+
+    def traceql_metrics(self, query: str, window: str = "last 1 hour") -> dict[str, Any]:
+        """A TraceQL metrics query over ``window`` in Tempo, one value per series."""
+        runner = self._need_tempo()
+        if "|" not in query or not query.strip().startswith("{"):
+            raise ToolInputError(
+                "query must be a TraceQL metrics query: a span set, then | rate(), "
+                "| count_over_time() or | quantile_over_time(duration, .99)"
+            )
+        start, end = self._window_bounds(window)
+
+        async def ask(client: Any) -> Any:
+            return await client.metrics_instant(query, start=start, end=end)
+
+        result = runner.run(ask)
+        return {
+            "query": query,
+            "window": {"start_unix_s": start, "end_unix_s": end},
+            "series": [
+                {"labels": dict(series.labels), "value": series.value}
+                for series in result.series[:MAX_SERIES]
+            ],
+            "series_not_shown": max(len(result.series) - MAX_SERIES, 0),
         }
 
     def fetch_trace(self, trace_id: str) -> dict[str, Any]:

@@ -60,7 +60,8 @@ _KIND_OF_UNIT = {
 
 
 def _kind_of_key(key: str, parent: str) -> str:
-    """What a result's number is, from its key (and its parent's): the facts name units."""
+    """What a result's number is, from its key (and its parent's): the facts name units.
+    ``plain`` numbers (a TraceQL metrics value) are read as said, in any unit."""
     if key.endswith("_ms") or parent.endswith("_ms"):
         return "ms"
     if key.endswith("per_s"):
@@ -71,6 +72,8 @@ def _kind_of_key(key: str, parent: str) -> str:
         return "s"
     if key in ("factor", "calls_per_span") or key.startswith("calls_per"):
         return "factor"
+    if key == "value":  # a metrics series' value: its unit is the query's
+        return "plain"
     return "count"
 
 
@@ -94,7 +97,7 @@ class _Evidence:
         rounding of its ``decimals`` or half a percent (sketches and rounding of facts).
         A number said without a unit may be any of them, as held."""
         tolerance = max(0.5 * 10**-decimals, 0.005 * abs(value))
-        for kind, scale in _READS[_UNITS.get(unit, unit)]:
+        for kind, scale in (*_READS[_UNITS.get(unit, unit)], ("plain", 1.0)):
             kinds = list(self.numbers) if kind == "any" else [kind]
             low, high = (value - tolerance) / scale, (value + tolerance) / scale
             for found in kinds:

