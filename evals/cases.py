@@ -273,6 +273,9 @@ class Expect(_Strict):
     """The classifier's verdict on a ref's pattern, as ``patterns show`` would tell."""
     judge: str | None = None
     """What the LLM judge must also find, in words (only when a judge is configured)."""
+    unverified: tuple[str, ...] | None = None
+    """With a model: exactly the claims its answer must have marked unverified (``{ref}``
+    filled in); none given: not checked."""
 
     @field_validator("concepts", "forbid")
     @classmethod
@@ -297,8 +300,26 @@ class Expect(_Strict):
         return used
 
 
+class ScriptStep(_Strict):
+    """One reply of a scripted model (``evals.scripted``): a tool call, or what it says
+    (``facts``: a sentence from the last tool result)."""
+
+    tool: str | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    say: str | None = None
+
+    @model_validator(mode="after")
+    def _one_thing(self) -> ScriptStep:
+        if (self.tool is None) == (self.say is None):
+            raise ValueError("a step either calls a tool or says something")
+        return self
+
+
 class Turn(_Strict):
     ask: str = Field(min_length=1)
+    script: tuple[ScriptStep, ...] = ()
+    """A scripted model answers this turn through the tools, offline, with or without a
+    model configured: a case of tool use."""
     expect: Expect = Field(default_factory=Expect)
 
 

@@ -18,8 +18,9 @@ from importlib import metadata
 from pathlib import Path
 
 from app.chat.model_answer import TEMPLATE as ANSWER_TEMPLATE
+from app.chat.service import ChatService
 from app.settings import Settings
-from evals.cases import EvalCase, Ref
+from evals.cases import EvalCase, Ref, ScriptStep
 from evals.judge import Exchange, Judge
 from evals.pricing import Price, price_of
 from evals.questions import render_question
@@ -35,6 +36,7 @@ from evals.report import (
 )
 from evals.scenario import BuiltScenario, Scenarios
 from evals.scoring import AnswerView, CheckResult, Subject, TurnContext, score_turn
+from evals.truth import PatternOf
 from prompts import prompt_environment, template_version
 
 OFFLINE = "offline"
@@ -224,9 +226,12 @@ def _run_once(
     for turn, question in zip(case.turns, questions, strict=True):
         if built.answerer is not None:
             built.answerer.last_usage = {}
+        chat = built.chat
+        if turn.script:
+            chat = scripted_chat(built, turn.script, {n: s.pattern for n, s in subjects.items()})
         asked = time.perf_counter()
         try:
-            answer = built.chat.ask(question, conversation)
+            answer = chat.ask(question, conversation)
         except Exception as exc:  # a crash is a finding: report it and go on
             error = f"the chat failed on {question!r}: {type(exc).__name__}: {exc}"
             break
@@ -281,6 +286,33 @@ def _run_once(
         judge_tokens=judge_tokens,
         cost_usd=_cost(tokens, options.answer_price, judge_tokens, options.judge_price),
     )
+
+
+def scripted_chat(
+    built: BuiltScenario, script: Sequence[ScriptStep], patterns: dict[str, PatternOf]
+) -> ChatService:
+    """The scenario's chat, answered by a scripted model through the tools (``{ref}`` in
+    the script's arguments and words filled in)."""
+    from app.chat.model_answer import ModelAnswerer
+    from evals.scripted import ScriptedChatModel
+
+    def filled(value: object) -> object:
+        if isinstance(value, str):
+            return render_question(value, patterns)
+        if isinstance(value, list):
+            return [filled(item) for item in value]
+        if isinstance(value, dict):
+            return {key: filled(item) for key, item in value.items()}
+        return value
+
+    steps = [
+        {"tool": step.tool, "args": filled(step.args)}
+        if step.tool is not None
+        else {"say": filled(step.say)}
+        for step in script
+    ]
+    answerer = ModelAnswerer(ScriptedChatModel(steps=steps), model="scripted")
+    return ChatService(built.store, answerer=answerer)
 
 
 def _cost(
