@@ -326,7 +326,10 @@ class ChatService:
                 except Exception as exc:  # the facts still answer; say why the model did not
                     answer.answer += f"\n\n(The model could not answer: {_why(exc)}.)"
                 else:
-                    answer.facts_text, answer.answer = answer.answer, reply.text
+                    text = reply.text
+                    if prepared.window and not text.startswith("Window"):
+                        text = f"{prepared.window.splitlines()[0]}\n\n{text}"  # always said
+                    answer.facts_text, answer.answer = answer.answer, text
                     answer.mode = "model"
                     answer.tool_calls = reply.calls
                     answer.unverified = reply.unverified

@@ -62,7 +62,9 @@ def test_the_model_writes_the_answer_from_fenced_facts(
     answer = service(data_dir).ask("why is inventory slow?")
     assert answer.mode == "model"
     # "28x" is in no fact: marked, not shown as one
-    assert answer.answer.startswith("The category query got 28x [unverified] slower")
+    window, said = answer.answer.split("\n\n", 1)  # the window is always stated first
+    assert window.startswith("Window: all spans seen")
+    assert said.startswith("The category query got 28x [unverified] slower")
     assert answer.unverified[0] == "28x"
     assert answer.citations and answer.facts  # still returned with a model's answer
     assert answer.facts_text and "Latency over" in answer.facts_text
@@ -120,8 +122,8 @@ def test_a_long_conversation_stays_within_the_token_budget_dropping_its_oldest_t
 
     # With room for little more than the facts the question asks about, the oldest turns go
     # first.
-    # a budget whose room for the facts (past the tools and a result) is theirs and 60 more
-    budget = max(500, math.ceil((alone + schemas + 60) * FIRST_ROOM / (FIRST_ROOM - 1)))
+    # a budget whose room for the facts (past the tools and a result) is theirs and 100 more
+    budget = max(500, math.ceil((alone + schemas + 100) * FIRST_ROOM / (FIRST_ROOM - 1)))
     settings = Settings(data_dir=data_dir, model_base_url=BASE, answer_token_budget=budget)
     tight = ChatService(
         PatternStore(data_dir / "patterns.sqlite"), answerer=answerer_from_settings(settings)

@@ -185,7 +185,7 @@ def test_wrong_calls_get_errors_that_say_what_to_fix_and_the_run_goes_on(
     )
     no_network.post(f"{BASE}/chat/completions").mock(side_effect=script)
     answer = service.ask(f"@{charge} why does it fail?")
-    assert answer.mode == "model" and answer.answer == "I could not look that up."
+    assert answer.mode == "model" and answer.answer.endswith("\n\nI could not look that up.")
     errors = results_by_call(script.requests[1])
     assert len(errors) == 6
     assert "there is no tool 'drop_tables'" in errors["call_0"]
@@ -232,7 +232,7 @@ def test_tool_results_over_the_budget_are_cut_oldest_first(
     no_network.post(f"{BASE}/chat/completions").mock(side_effect=script)
     answer = service.ask(f"@{found['charge']} errors?")
     store.close()
-    assert answer.answer == "Done."
+    assert answer.answer.endswith("\n\nDone.")
     last = tool_results(script.requests[-1])
     assert "left out to keep within the token budget" in last[0]
     assert all(prompt_size(body) <= 1500 + 50 for body in script.requests)
@@ -260,7 +260,7 @@ def test_the_facts_it_used_come_with_it_in_the_api_and_in_slack(
     )
     client = TestClient(create_app(settings, SpanPipeline([]), IngestSummary()))
     body = client.post("/api/chat", json={"question": f"@{charge} errors?"}).json()
-    assert body["mode"] == "model" and body["answer"] == f"@{charge} is failing."
+    assert body["mode"] == "model" and body["answer"].endswith(f"\n\n@{charge} is failing.")
     assert body["tool_calls"] == [
         {
             "tool": "pattern_facts",
