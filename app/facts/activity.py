@@ -127,6 +127,11 @@ class PatternActivity:
         """The share of its spans in the window that took longer than ``value_ms``."""
         return share_above_counts(*self._counts(*self._range(start_s, end_s)), value_ms)
 
+    def sketches_between(self, start_s: int, end_s: int) -> list[bytes]:
+        """The encoded sketches of the buckets read for the window."""
+        first, last = self._range(start_s, end_s)
+        return self._sketches[first:last]
+
     def _counts(self, first: int, last: int) -> tuple[float, dict[int, float]]:
         return merged_counts(self._sketches[first:last])
 
