@@ -104,6 +104,13 @@ class _Changed(BaseModel):
     include_noise: bool = False
 
 
+class _RootCause(BaseModel):
+    window: str | None = Field(default=None, description="Time window; default the last hour.")
+    reference: str | None = Field(
+        default=None, description="Optional: 'yesterday', 'last week', '14:00 to 14:30'."
+    )
+
+
 class _Search(BaseModel):
     traceql: str = Field(description='A TraceQL query, like { resource.service.name = "cart" }.')
     window: str = Field(default="last 1 hour", description="Time window, as words.")
@@ -186,6 +193,13 @@ class ToolAgent:
                 "goes); with a window, its numbers then against the window before.",
             ),
             (tools.compare_patterns, _Compare, "Two or three patterns side by side."),
+            (
+                tools.root_cause,
+                _RootCause,
+                "Which service a window's errors and latency started in: each service's own "
+                "change (not passed up from what it calls), against the window before or a "
+                "reference.",
+            ),
             (
                 tools.what_changed,
                 _Changed,

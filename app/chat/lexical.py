@@ -156,6 +156,28 @@ def compare_asked(question: str) -> bool:
     return bool(_COMPARE.search(question))
 
 
+_ROOT_CAUSE = re.compile(
+    r"\broot[ -]?causes?\b|\bwhich service (?:is )?(?:behind|causing|responsible|to blame)"
+    r"|\bwhat(?:'s| is) causing\b|\bculprit\b|\bwhere did (?:it|this|the \w+) start\b|\brca\b",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(r"\b(?:compared (?:with|to)|relative to|against|versus|vs\.?)\s+", re.I)
+
+
+def root_cause_asked(question: str) -> bool:
+    """Whether a question asks which service a change started in."""
+    return bool(_ROOT_CAUSE.search(question))
+
+
+def reference_asked(question: str) -> tuple[str, str | None]:
+    """The question without its reference ("compared with yesterday"), and the reference's
+    words; None when it names none."""
+    found = _REFERENCE.search(question)
+    if found is None:
+        return question, None
+    return question[: found.start()], question[found.end() :].strip(" ?.!")
+
+
 def changes_asked(question: str) -> bool:
     """Whether a question asks what changed (across patterns, when it names none)."""
     return bool(_CHANGES.search(question))

@@ -32,6 +32,8 @@ from app.chat.lexical import (
     compare_asked,
     noise_asked,
     ranking_asked,
+    reference_asked,
+    root_cause_asked,
     terms,
 )
 from app.chat.mentions import MentionIndex, find_mentions
@@ -51,6 +53,8 @@ from app.facts.live import LiveSource, live_text
 from app.facts.pattern_facts import PatternFacts, pattern_facts
 from app.facts.render import Intent, answer_text, intents, rendered_ms
 from app.facts.render_changes import what_changed_text
+from app.facts.render_root_cause import root_cause_text
+from app.facts.root_cause import root_causes
 from app.facts.units import duration_text, moment_text
 from app.facts.what_changed import what_changed
 from app.facts.window_facts import window_facts
@@ -417,6 +421,8 @@ class ChatService:
                 unresolved.append(_did_you_mean(mention.name, suggestions))
             answer.mentions.append(entry)
         parts.extend(unresolved)
+        if not answer.mentions and root_cause_asked(question):
+            return self._root_cause(question, answer, history, snapshot)
         if not answer.mentions and changes_asked(question) and not _PRONOUN.search(question):
             return self._what_changed(question, answer, history, window, snapshot)
         if not answer.mentions:
@@ -516,6 +522,47 @@ class ChatService:
         answer.answer = f"{window.stated()}\n\n{what_changed_text(result)}"
         return _Prepared(answer, history, [], cited, [], window.stated())
 
+    def _root_cause(
+        self, question: str, answer: ChatAnswer, history: list[Turn], snapshot: _Snapshot
+    ) -> _Prepared:
+        """ "Which service is behind it?": where the window's change started, against the
+        window before it or the reference the question names ("compared with yesterday")."""
+        text, reference_words = reference_asked(question)
+        activity = self._activity_index(snapshot)
+        window = self._placed(text, snapshot)
+        if isinstance(window, WindowProblem):
+            answer.answer = window.message
+            return _Prepared(answer, history)
+        if not window.asked:
+            end = int(self._clock())
+            said = f"the last {duration_text(self.live_window_s)}"
+            asked = TimeWindow(end - self.live_window_s, end, said)
+            window = place_window(asked, snapshot.oldest_s, snapshot.newest_s, activity.has_spans)
+        reference = _reference(reference_words, window, self._clock())
+        if isinstance(reference, WindowProblem):
+            answer.answer = reference.message
+            return _Prepared(answer, history)
+        if reference is None:
+            window = _with_window_before(window, snapshot.oldest_s)
+        answer.window = window.as_dict()
+        result = root_causes(
+            activity, _WithTimelines(snapshot.graph, self._store), window.start_s, window.end_s,
+            reference,
+        )  # fmt: skip
+        answer.facts.append(result.as_dict())
+        cited = []
+        for rank in result.ranked[:MAX_PATTERNS]:
+            pattern = snapshot.graph.get(rank.changes[0].pattern_id)
+            if pattern is None:
+                continue
+            cited.append(pattern.id)
+            citation = _citation(pattern, [], [])
+            if self._grafana is not None:
+                citation["grafana_url"] = self._grafana.explore(pattern, citation["traceql"])
+            answer.citations.append(citation)
+        answer.answer = f"{window.stated()}\n\n{root_cause_text(result)}"
+        return _Prepared(answer, history, [], cited, cited[:1], window.stated())
+
     def _live_window(self, window: PlacedWindow) -> tuple[int, int]:
         """The window asked, or with none the last ``live_window_s`` by the wall clock."""
         if window.asked:
@@ -607,6 +654,55 @@ class ChatService:
             parts.append(f"Down the call chain from @{pattern.name}, {why} @{child.name}:")
             found.append(child)
         return list({p.id: p for p in found}.values())
+
+
+class _WithTimelines(Mapping[int, SpanPattern]):
+    """The snapshot's patterns, consumers decoded whole when read: root causes read the
+    lag timelines of consumers only (their calls come with every pattern)."""
+
+    def __init__(self, graph: Mapping[int, SpanPattern], store: PatternStore) -> None:
+        self._graph = graph
+        wanted = {p.id for p in graph.values() if p.span_kind == "consumer"}
+        self._full = store.load_ids(wanted) if wanted else {}
+
+    def __getitem__(self, pattern_id: int) -> SpanPattern:
+        return self._full.get(pattern_id) or self._graph[pattern_id]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._graph)
+
+    def __len__(self) -> int:
+        return len(self._graph)
+
+
+_SHIFTS = {"yesterday": 86_400, "the day before": 86_400, "last week": 7 * 86_400}
+
+
+def _reference(
+    words: str | None, window: PlacedWindow, now_s: float
+) -> tuple[int, int] | WindowProblem | None:
+    """The reference a question names: the same window a day (or a week) before, or a
+    window of its own; None when it names none."""
+    if words is None:
+        return None
+    shift = _SHIFTS.get(words.lower().removeprefix("the same time ").strip())
+    if shift is not None:
+        return window.start_s - shift, window.end_s - shift
+    asked = window_asked(words, now_s)
+    if asked is None:
+        return WindowProblem(
+            f'I could not read "{words}" as a time to compare with: try "yesterday", '
+            '"last week" or "between 14:00 and 14:30".'
+        )
+    if isinstance(asked, WindowProblem):
+        return asked
+    if asked.clock_only:  # bare clock times: on the window's day, before the window
+        day = window.start_s - window.start_s % 86_400
+        start = day + asked.start_s % 86_400
+        if start >= window.start_s:
+            start -= 86_400
+        return start, start + asked.seconds
+    return asked.start_s, asked.end_s
 
 
 def _with_window_before(window: PlacedWindow, oldest_s: int) -> PlacedWindow:

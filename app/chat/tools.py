@@ -75,6 +75,16 @@ class ChatTools:
         noise = " including noise" if include_noise else ""
         return self._looked_up(f"what changed {self._window_words(window)}{noise}")
 
+    def root_cause(self, window: str | None = None, reference: str | None = None) -> dict[str, Any]:
+        """Which service a window's change started in, against the window before it or
+        ``reference`` ("yesterday", "14:00 to 14:30")."""
+        against = ""
+        if reference is not None and reference.strip():
+            if not re.fullmatch(r"[\w:.\- ]{1,80}", reference.strip()):
+                raise ToolInputError(f"reference {reference!r} is not a time: try 'yesterday'")
+            against = f" compared with {reference.strip()}"
+        return self._looked_up(f"root cause {self._window_words(window)}{against}")
+
     def search_traces(
         self, traceql: str, window: str = "last 1 hour", limit: int = 10
     ) -> dict[str, Any]:

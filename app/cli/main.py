@@ -16,6 +16,7 @@ from app.cli.demo_command import demo
 from app.cli.discover_command import discover
 from app.cli.eval_command import eval_app
 from app.cli.patterns_commands import patterns_app
+from app.cli.rca_command import rca
 from app.cli.serve_command import serve
 from app.cli.slack_command import slack
 from app.cli.state import CliState
@@ -93,6 +94,7 @@ cli.command()(serve)
 cli.command()(discover)
 cli.command()(classify)
 cli.command()(chat)
+cli.command()(rca)
 cli.add_typer(patterns_app, name="patterns")
 cli.add_typer(tokens_app, name="tokens")
 cli.add_typer(tempo_app, name="tempo")
