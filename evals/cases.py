@@ -260,6 +260,10 @@ class Expect(_Strict):
     """The ref whose pattern the answer must name as where the problem comes from."""
     root_cause_service: str | None = None
     """The ref whose service the answer must name."""
+    ranked_first: str | None = None
+    """The ref whose service must be the first the answer names (top-1)."""
+    ranked_top3: str | None = None
+    """The ref whose service must be among the first three it names (top-3)."""
     callers_of: tuple[NeighbourCheck, ...] = ()
     callees_of: tuple[NeighbourCheck, ...] = ()
     caller_services_of: tuple[str, ...] = ()
@@ -292,6 +296,8 @@ class Expect(_Strict):
         used += [("numbers", n.of) for n in self.numbers]
         used += [("root_cause", r) for r in (self.root_cause,) if r is not None]
         used += [("root_cause_service", r) for r in (self.root_cause_service,) if r]
+        used += [("ranked_first", r) for r in (self.ranked_first,) if r]
+        used += [("ranked_top3", r) for r in (self.ranked_top3,) if r]
         used += [("callers_of", n.ref) for n in self.callers_of]
         used += [("callees_of", n.ref) for n in self.callees_of]
         used += [("caller_services_of", r) for r in self.caller_services_of]

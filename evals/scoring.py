@@ -355,6 +355,31 @@ def check_root_cause_service(answer: AnswerView, subject: Subject) -> CheckResul
     )
 
 
+def check_ranked_first(
+    answer: AnswerView, subject: Subject, services: Iterable[str], within: int
+) -> CheckResult:
+    """The subject's service is among the first ``within`` services the answer names,
+    past its window lines: top-1 with 1, top-3 with 3."""
+    service = subject.operation.service
+    body = "\n".join(
+        line for line in answer.text.splitlines() if not line.startswith(("Window", "No spans"))
+    )
+    at = {}
+    for name in services:
+        found = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", body)
+        if found is not None:
+            at[name] = found.start()
+    order = sorted(at, key=at.__getitem__)
+    ok = service in order[:within]
+    return _result(
+        f"root cause {service} in the top {within}",
+        ok,
+        f"names {service} among the first {within} services",
+        f"services in the order named: {', '.join(order[:5]) or 'none'}",
+        parse.excerpt(body),
+    )
+
+
 def check_neighbours(
     answer: AnswerView,
     check: NeighbourCheck,
@@ -626,6 +651,10 @@ def score_turn(expect: Expect, ctx: TurnContext) -> list[CheckResult]:
         check_verdict(subjects[ref], verdict, ctx.verdicts)
         for ref, verdict in expect.verdicts.items()
     ]
+    services = {key.split("|")[0] for key in truth.operations}
+    for ref, within in ((expect.ranked_first, 1), (expect.ranked_top3, 3)):
+        if ref is not None:
+            results.append(check_ranked_first(answer, subjects[ref], services, within))
     if expect.unverified is not None:
         results.append(check_unverified(answer, expect.unverified, subjects))
     results.append(check_known_patterns(answer, ctx.known_names, ctx.live_names, ctx.question))

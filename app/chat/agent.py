@@ -9,8 +9,8 @@ Tempo is configured. Bounds, all enforced here, not asked of the model:
   model must answer in words. A model that keeps calling tools regardless is stopped
   (``ModelCallLimitMiddleware``) and the answer falls back to the facts.
 - **Tokens**: every model call's prompt stays within the answerer's token budget: the
-  largest tool results (the oldest first) are cut to a line saying so, then tools are
-  taken away.
+  first facts leave room for results, each result is capped, the results of earlier steps
+  are cut to a line saying so (the largest first), then tools are taken away.
 - **Bad calls**: invalid arguments, an unknown tool, a tool that fails, the same call
   twice: the model gets an error result saying what to do instead, and goes on.
 
@@ -48,9 +48,9 @@ from connectors.tempo_errors import TempoError
 from prompts import FENCE_CLOSE, FENCE_OPEN, defang, prompt_environment
 
 MAX_STEPS = 5
-RESULT_SHARE = 3
+RESULT_SHARE = 4
 """A tool result takes at most this fraction (one in ...) of the token budget."""
-FIRST_ROOM = 6
+FIRST_ROOM = 3
 """The first facts leave this fraction (one in ...) of the budget free for tool results:
 later ones cut earlier, larger ones when they need the room."""
 LEFT_OUT = "(This result was left out to keep within the token budget.)"
@@ -331,9 +331,11 @@ def _within_bounds(
             request = request.override(tools=[])
         messages = list(request.messages)
         tokens = _tokens(request)
-        # the largest results go first (an error of a line saves nothing), older first
+        # the results of earlier steps go, the largest first (an error of a line saves
+        # nothing); the latest step's are what the model is to read now, and stay
+        latest = max((at for at, m in enumerate(messages) if isinstance(m, AIMessage)), default=0)
         results = sorted(
-            (at for at, m in enumerate(messages) if isinstance(m, ToolMessage)),
+            (at for at, m in enumerate(messages[:latest]) if isinstance(m, ToolMessage)),
             key=lambda at: (-len(str(messages[at].content)), at),
         )
         for at in results:
