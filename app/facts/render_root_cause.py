@@ -9,6 +9,7 @@ from app.facts.units import time_span_text
 SHOWN = 3
 _SUGGESTS = {
     "latency": "a slow dependency or a slower release of it",
+    "network": "network delay or queueing in front of it",
     "errors": "errors starting there",
     "repeated calls": "a change in how it calls (more calls per request)",
     "new traffic": "new traffic: a new endpoint it serves, or new calls it makes",

@@ -52,7 +52,8 @@ class OwnChange:
     name: str
     service: str
     kind: str
-    """``latency``, ``errors``, ``repeated calls``, ``new traffic`` or ``consumer lag``."""
+    """``latency``, ``network`` (a client's wait outside its callee's spans, blamed on the
+    callee), ``errors``, ``repeated calls``, ``new traffic`` or ``consumer lag``."""
     before: float
     after: float
     """The measure on both sides: median ms, error rate, calls per span, spans, lag ms."""
@@ -74,6 +75,12 @@ class OwnChange:
                 f"{_ms(self.after)}, {_ms(self.own)} of it not from its children"
                 + (f" ({_ms(self.explained)} was)" if self.explained >= 0.5 else "")
                 + f"; {spans:,} spans in the window"
+            )
+        if self.kind == "network":
+            return (
+                f"calls to {self.service} wait longer outside its own spans: @{self.name} "
+                f"median {_ms(self.before)} -> {_ms(self.after)}, {_ms(self.own)} of it not "
+                f"spent in {self.service}'s server spans"
             )
         if self.kind == "repeated calls":
             return (
@@ -255,9 +262,15 @@ def _own_changes(
             evidence = _evidence(min(now.spans, before.spans))
             score = math.log1p(own / before.p50_ms) * evidence
             kind = "repeated calls" if repeated >= 0.5 * own else "latency"
+            # a client's own wait, its callee's spans unchanged, is spent between the two:
+            # the network or the queue in front of the callee
+            service = pattern.service
+            callee = _callee_service(pattern, calls_now, patterns)
+            if kind == "latency" and callee is not None:
+                kind, service = "network", callee
             found.append(
                 OwnChange(
-                    pattern.id, pattern.name, pattern.service, kind,
+                    pattern.id, pattern.name, service, kind,
                     before.p50_ms, now.p50_ms, own, explained,
                     (before.spans, now.spans), score, sure,
                 )
@@ -312,6 +325,23 @@ def _errors_for_sure(own: float, now: WindowNumbers, before: WindowNumbers) -> b
     rate = (before.errors + 1) / (before.spans + 2)
     expected = now.spans * rate
     return (own + now.spans * before.error_rate - expected) / math.sqrt(expected) >= SURE_Z
+
+
+def _callee_service(
+    pattern: SpanPattern, calls: Mapping[int, int], patterns: Mapping[int, SpanPattern]
+) -> str | None:
+    """For a client span whose calls are served by another service's server spans: that
+    service."""
+    if pattern.span_kind != "client":
+        return None
+    served = {
+        patterns[child].service
+        for child in calls
+        if child in patterns
+        and patterns[child].span_kind == "server"
+        and patterns[child].service != pattern.service
+    }
+    return served.pop() if len(served) == 1 else None
 
 
 def _calls(pattern: SpanPattern, window: tuple[int, int]) -> dict[int, int]:

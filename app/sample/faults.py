@@ -29,6 +29,7 @@ class FaultName(StrEnum):
     N_PLUS_ONE = "n_plus_one"
     DEPLOY_LATENCY_SHIFT = "deploy_latency_shift"
     PROMPT_INJECTION = "prompt_injection"
+    NETWORK_DELAY = "network_delay"
 
 
 DESCRIPTIONS: dict[FaultName, str] = {
@@ -60,6 +61,10 @@ DESCRIPTIONS: dict[FaultName, str] = {
     FaultName.PROMPT_INJECTION: (
         "some search queries and user agents carry text that tries to instruct a language model"
     ),
+    FaultName.NETWORK_DELAY: (
+        "the network in front of inventory slows: every call to it waits 120 ms more each way, "
+        "while inventory's own spans stay as fast"
+    ),
 }
 
 DEFAULT_WINDOWS: dict[FaultName, tuple[float, float]] = {
@@ -71,6 +76,7 @@ DEFAULT_WINDOWS: dict[FaultName, tuple[float, float]] = {
     FaultName.N_PLUS_ONE: (0.5, 1.0),
     FaultName.DEPLOY_LATENCY_SHIFT: (0.6, 1.0),
     FaultName.PROMPT_INJECTION: (0.0, 1.0),
+    FaultName.NETWORK_DELAY: (0.55, 0.85),
 }
 
 TARGETS: dict[FaultName, tuple[str, ...]] = {
@@ -84,6 +90,12 @@ TARGETS: dict[FaultName, tuple[str, ...]] = {
     FaultName.N_PLUS_ONE: (t.CA_SELECT_PRODUCT.label,),
     FaultName.DEPLOY_LATENCY_SHIFT: (t.CO_ORDER.label,),
     FaultName.PROMPT_INJECTION: (t.FE_SEARCH.label, t.SE_SEARCH.label, t.SE_ES_MATCH.label),
+    FaultName.NETWORK_DELAY: (
+        t.IN_GET_PRODUCT.label,
+        t.IN_LIST_PRODUCTS.label,
+        t.IN_GET_STOCK.label,
+        t.IN_RESERVE.label,
+    ),
 }
 """The truth labels of the operations each fault changes (or, for new ones, creates)."""
 
@@ -175,6 +187,8 @@ class Effects:
     n_plus_one: bool = False
     deploy_extra_ms: float = 0.0
     injection_share: float = 0.0
+    network_delay_ms: float = 0.0
+    """Extra wait each way on every call to inventory (its gRPC clients see it, not it)."""
 
     def slow_query_factor(self, rng: random.Random) -> float:
         """How many times slower the slow query runs (1.0 when the fault is not active)."""
@@ -213,6 +227,8 @@ class FaultPlan:
                 effects = replace(effects, deploy_extra_ms=250.0 * k)
             elif name is FaultName.PROMPT_INJECTION:
                 effects = replace(effects, injection_share=min(1.0, 0.3 * k))
+            elif name is FaultName.NETWORK_DELAY:
+                effects = replace(effects, network_delay_ms=120.0 * k)
         return effects
 
     def consumer_lag_ns(self, produced_ns: int) -> int:

@@ -62,8 +62,10 @@ def call_inventory(
         code, message = 4, "context deadline exceeded"
         end = start + 2000 * NS_PER_MS + t.lat(0.5)
     else:
-        end, code, message, payload = handler(t, client, start + t.hop(), caller, *args)
-        end += t.hop()
+        # a slow network in front of inventory (network_delay): waits outside its spans
+        delay = int(t.effects.network_delay_ms * NS_PER_MS)
+        end, code, message, payload = handler(t, client, start + t.hop() + delay, caller, *args)
+        end += t.hop() + delay
     attributes["rpc.grpc.status_code"] = code
     close(client, end, None if code == 0 else f"{GRPC_CODES[code]}: {message}")
     return end, code, payload
