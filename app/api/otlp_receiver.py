@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from app.api.tenant_dependency import request_tenant
 from app.ingest.live_discovery import Backlogged, LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
+from app.ingest.summary import TenantSummaries
+from app.tenancy import DEFAULT_TENANT
 from connectors.otlp import (
     BodyTooLarge,
     DecodedBatch,
@@ -40,8 +42,13 @@ class _TooLarge(Exception):
 
 
 def otlp_router(
-    pipeline: SpanPipeline, max_body_bytes: int, live: LiveDiscovery | None = None
+    pipeline: SpanPipeline,
+    max_body_bytes: int,
+    live: LiveDiscovery | None = None,
+    summaries: TenantSummaries | None = None,
 ) -> APIRouter:
+    """``pipeline`` takes the default tenant's spans; another tenant's go to its own
+    summary (``summaries``) and its own live discovery, never into the default's."""
     router = APIRouter()
 
     @router.post("/v1/traces", tags=["otlp"], summary="OTLP/HTTP traces (JSON or protobuf)")
@@ -71,14 +78,20 @@ def otlp_router(
 
         if batch.rejected and not batch.spans:
             return _status(400, _INVALID_ARGUMENT, batch.error_message(), protobuf)
+        tenant = request_tenant(request)
         if live is not None:
             try:
-                live.accept(request_tenant(request), batch.spans)
+                live.accept(tenant, batch.spans)
             except Backlogged as exc:
                 busy = _status(503, _UNAVAILABLE, f"{exc}: retry later", protobuf)
                 busy.headers["Retry-After"] = str(exc.retry_after_s)
                 return busy
-        await run_in_threadpool(pipeline.accept, batch.spans)
+        if tenant == DEFAULT_TENANT or summaries is None:
+            await run_in_threadpool(pipeline.accept, batch.spans)
+        else:
+            await run_in_threadpool(
+                summaries.for_tenant(tenant, DEFAULT_TENANT).accept, batch.spans
+            )
         return _export_response(batch, protobuf)
 
     return router

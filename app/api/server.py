@@ -21,17 +21,18 @@ from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
 from app.api.patterns_api import patterns_router
 from app.api.rederive_api import rederive_router
+from app.api.tenant_dependency import request_tenant
 from app.api.traces_api import traces_router
 from app.auth.tokens import TokenStore, auth_store_path
 from app.ingest.live_discovery import LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
-from app.ingest.summary import IngestSummary
+from app.ingest.summary import IngestSummary, TenantSummaries
 from app.model_gate import Overloaded
 from app.settings import Settings
 from app.slack.router import slack_router
 from app.telemetry.http_metrics import RequestMetrics
 from app.telemetry.metrics import MODEL_REFUSED
-from app.tenancy import ChatServices
+from app.tenancy import DEFAULT_TENANT, ChatServices
 from app.web import static_files, web_router
 from app.web.errors import validation_error_handler
 from app.web.login import login_router
@@ -118,7 +119,8 @@ def create_app(
 
     chat_services = ChatServices(settings)
     app.state.chat_services = chat_services
-    app.include_router(otlp_router(pipeline, settings.max_request_bytes, live))
+    summaries = TenantSummaries(summary)
+    app.include_router(otlp_router(pipeline, settings.max_request_bytes, live, summaries))
     app.include_router(patterns_router(settings))
     app.include_router(chat_router(chat_services))
     app.include_router(traces_router(settings))
@@ -131,8 +133,9 @@ def create_app(
     app.include_router(slack_router(settings, chat_services))
 
     @app.get("/api/ingest/summary", tags=["ingest"], summary="What has arrived, per service")
-    def ingest_summary() -> dict[str, object]:
-        return summary.as_dict()
+    def ingest_summary(request: Request) -> dict[str, object]:
+        """What arrived for the request's tenant only."""
+        return summaries.for_tenant(request_tenant(request), DEFAULT_TENANT).as_dict()
 
     @app.get("/api/status", tags=["status"], summary="How this Spanwise classifies and answers")
     def status() -> dict[str, object]:

@@ -103,3 +103,25 @@ class IngestSummary:
                 s.as_dict() for s in sorted(self.services.values(), key=lambda s: s.service)
             ],
         }
+
+
+class TenantSummaries:
+    """An ingest summary per tenant: a tenant sees what arrived for it, never another's.
+
+    The default tenant's is the one the span pipeline feeds (the receiver hands the pipeline
+    that tenant's spans only); the others' are fed by the receiver directly.
+    """
+
+    def __init__(self, default: IngestSummary) -> None:
+        self._default = default
+        self._others: dict[str, IngestSummary] = {}
+        self._lock = threading.Lock()
+
+    def for_tenant(self, tenant: str, default_tenant: str) -> IngestSummary:
+        if tenant == default_tenant:
+            return self._default
+        with self._lock:
+            found = self._others.get(tenant)
+            if found is None:
+                found = self._others[tenant] = IngestSummary()
+            return found

@@ -191,3 +191,69 @@ def test_a_tenant_cannot_see_another_tenants_patterns_on_the_web_page(
     assert listing.status_code == 200 and name not in listing.text
     names = client.get("/chat/names", params={"q": name[:6]}, headers=bearer(token["globex"]))
     assert name not in names.text
+
+
+def _otlp(service: str) -> dict[str, Any]:
+    return {
+        "resourceSpans": [
+            {
+                "resource": {
+                    "attributes": [{"key": "service.name", "value": {"stringValue": service}}]
+                },
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "GET /acme-only",
+                                "kind": 2,
+                                "startTimeUnixNano": "1795274000000000000",
+                                "endTimeUnixNano": "1795274000120000000",
+                            }
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+
+
+def test_no_route_shows_a_tenant_what_another_tenant_sent_or_holds(
+    served: tuple[TestClient, dict[str, str]], tmp_path: Path
+) -> None:
+    """Every GET route of the API's own schema, and the pages, asked with another tenant's
+    token: nothing of acme's (its services, pattern names, trace ids) in any answer."""
+    client, token = served
+    tokens = TokenStore(auth_store_path(tmp_path))
+    acme_ingest = tokens.create("acme", Role.INGEST)[1]
+    globex_read = tokens.create("globex", Role.READ)[1]
+    tokens.close()
+    sent = client.post("/v1/traces", json=_otlp("acme-secret-service"), headers=bearer(acme_ingest))
+    assert sent.status_code == 200, sent.text
+    acme = client.get("/api/patterns", headers=bearer(token["read"])).json()
+    name = acme[0]["name"]
+    detail = client.get(f"/api/patterns/{name}", headers=bearer(token["read"])).json()
+    trace_id = next(sample["trace_id"] for sample in detail["samples"]["typical"])
+    names = {row["name"] for row in acme}
+    # acme sees what it sent
+    own = client.get("/api/ingest/summary", headers=bearer(token["read"])).text
+    assert "acme-secret-service" in own
+
+    schema: dict[str, dict[str, Any]] = client.app.openapi()  # type: ignore[attr-defined]
+    paths = [path for path, item in schema["paths"].items() if "get" in item]
+    paths += ["/", "/services", "/chat"]
+    asked = 0
+    for path in paths:
+        if path in PUBLIC or path.startswith("/slack/"):
+            continue
+        url = path.replace("{name}", name).replace("{trace_id}", trace_id)
+        answer = client.get(url, headers=bearer(globex_read))
+        asked += 1
+        # what the URL itself holds may be echoed ("no pattern named ..."): nothing else
+        secrets = {"acme-secret-service", trace_id, *names} - {
+            part for part in (name, trace_id) if part in url
+        }
+        leaked = sorted(s for s in secrets if s in answer.text)
+        assert not leaked, (path, answer.status_code, leaked)
+    assert asked >= 10
