@@ -179,6 +179,11 @@ class Settings(BaseSettings):
         default=False,
         description="Require a token on every route even on loopback (behind a reverse proxy).",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names answered when serving open on loopback, besides localhost "
+        "and loopback addresses (any other Host gets 400: a guard against DNS rebinding).",
+    )
     allow_open: bool = Field(
         default=False,
         description="Serve without tokens on an address other than loopback. Never needed "

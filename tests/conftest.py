@@ -27,6 +27,10 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+# FastAPI's TestClient sends "Host: testserver"; served open on loopback, Spanwise answers
+# only to loopback names and the ones configured (a guard against DNS rebinding).
+os.environ.setdefault("SPANWISE_ALLOWED_HOSTS", '["testserver"]')
+
 if TYPE_CHECKING:
     from connectors.tempo import TempoClient
 

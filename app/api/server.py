@@ -17,6 +17,7 @@ from app.api.authentication import Authentication, tokens_required
 from app.api.chat_api import chat_router
 from app.api.discovery_api import discovery_router
 from app.api.health import health_router
+from app.api.host_check import LoopbackHostOnly
 from app.api.limits import BodySizeLimit, QuestionRateLimit
 from app.api.otlp_receiver import otlp_router
 from app.api.patterns_api import patterns_router
@@ -94,6 +95,8 @@ def create_app(
     app.add_middleware(QuestionRateLimit, per_minute=settings.chat_requests_per_minute)
     app.add_middleware(Authentication, tokens=token_store, required=required)
     app.add_middleware(RequestMetrics)
+    if not required:  # open on loopback: answer only to loopback names (DNS rebinding)
+        app.add_middleware(LoopbackHostOnly, allowed=allowed_hosts(settings))
     app.state.tokens = token_store
     app.state.tokens_required = required
     app.include_router(health_router(settings))
@@ -142,3 +145,13 @@ def create_app(
         return status_document(settings)
 
     return app
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """Host names answered besides loopback ones: the configured, and the public URL's."""
+    found = list(settings.allowed_hosts)
+    if settings.public_url:
+        host = urlsplit(settings.public_url).hostname
+        if host:
+            found.append(host)
+    return found

@@ -257,3 +257,24 @@ def test_no_route_shows_a_tenant_what_another_tenant_sent_or_holds(
         leaked = sorted(s for s in secrets if s in answer.text)
         assert not leaked, (path, answer.status_code, leaked)
     assert asked >= 10
+
+
+def test_open_on_loopback_it_answers_only_to_loopback_host_names(tmp_path: Path) -> None:
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends that Host."""
+    summary = IngestSummary()
+    settings = Settings(data_dir=tmp_path, allowed_hosts=["spanwise.internal"])
+    with TestClient(create_app(settings, SpanPipeline([summary]), summary)) as client:
+        foreign = {"Host": "evil.example", "Origin": "http://evil.example"}
+        answer = client.get("/api/patterns", headers=foreign)
+        assert answer.status_code == 400 and "DNS rebinding" in answer.json()["detail"]
+        corrected = client.post(
+            "/api/patterns/anything/corrections",
+            json={"field": "verdict", "value": "noise"},
+            headers=foreign,
+        )
+        assert corrected.status_code == 400
+        for host in ("localhost:8765", "127.0.0.1:8765", "[::1]:8765", "spanwise.internal"):
+            assert client.get("/api/patterns", headers={"Host": host}).status_code == 200, host
+    # with tokens required the guard is not needed: off loopback, any name is the proxy's
+    with build(tmp_path) as served:
+        assert served.get("/healthz", headers={"Host": "spanwise.example.com"}).status_code == 200
