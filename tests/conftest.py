@@ -307,8 +307,11 @@ async def _call_recorded(client: Any, name: str) -> Any:
 
 @pytest.fixture
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No SPANWISE_* variable and no .env file reaches Settings; returns the working dir."""
+    """No SPANWISE_* variable and no .env file reaches Settings (but the test client's host
+    name, which every served test needs); returns the working dir."""
     for name in list(os.environ):
+        if name == "SPANWISE_ALLOWED_HOSTS":
+            continue
         if name.startswith("SPANWISE_") or name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)

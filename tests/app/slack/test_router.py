@@ -119,7 +119,7 @@ def test_without_slack_settings_the_route_says_what_to_set_and_the_rest_works(
 ) -> None:
     summary = IngestSummary()
     app = create_app(Settings(data_dir=tmp_path, **settings), SpanPipeline([summary]), summary)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")  # isolated: no allowed hosts
     answer = client.post("/slack/events", content=b"{}")
     assert answer.status_code == 503
     detail = answer.json()["detail"]
