@@ -179,6 +179,12 @@ class Settings(BaseSettings):
         default=False,
         description="Require a token on every route even on loopback (behind a reverse proxy).",
     )
+    max_span_duration_s: float = Field(
+        default=86_400,
+        gt=0,
+        description="Spans longer than this are rejected with their path and reason, as "
+        "spans that end before they start are.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names answered when serving open on loopback, besides localhost "
@@ -247,7 +253,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     _FileSettings.config_file = config_file
 
     given = {key: value for key, value in overrides.items() if value is not None}
-    return Settings.model_validate(_FileSettings(**given).model_dump())
+    settings = Settings.model_validate(_FileSettings(**given).model_dump())
+    from connectors.otlp.batch import set_max_span_duration
+
+    set_max_span_duration(settings.max_span_duration_s)
+    return settings
 
 
 class SettingsError(ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from urllib.parse import urlsplit
@@ -68,6 +69,9 @@ def _lifespan(live: LiveDiscovery | None) -> Callable[[FastAPI], AbstractAsyncCo
     return lifespan
 
 
+LOG = logging.getLogger(__name__)
+
+
 def create_app(
     settings: Settings,
     pipeline: SpanPipeline,
@@ -106,6 +110,19 @@ def create_app(
         RequestValidationError,
         validation_error_handler("model" if settings.model_configured else "offline"),
     )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unencodable(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        """Text that UTF-8 cannot hold (a lone surrogate, "\\ud800", in JSON): refused
+        whole, nothing stored; one line in the log, no traceback."""
+        LOG.warning("refused text that cannot be encoded: %s", exc.reason)
+        return JSONResponse(
+            {
+                "detail": "the request holds text that cannot be encoded as UTF-8 (a lone "
+                "surrogate such as \\ud800): send valid Unicode"
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(Overloaded)
     async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:

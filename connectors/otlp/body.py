@@ -78,5 +78,13 @@ def decode_body(
         if _EMPTY_OBJECT.fullmatch(raw):
             # An ExportTraceServiceRequest with no spans, as proto3's JSON writes it: valid.
             return DecodedBatch(spans=[], rejected=[])
-        return decode_otlp_json(raw)
-    return decode_otlp_protobuf(raw)
+        try:
+            return decode_otlp_json(raw)
+        except RecursionError:  # a value nested hundreds deep: no exporter writes that
+            raise OtlpDecodeError(
+                "$", "a value is nested too deep to be a span attribute"
+            ) from None
+    try:
+        return decode_otlp_protobuf(raw)
+    except RecursionError:
+        raise OtlpDecodeError("$", "a value is nested too deep to be a span attribute") from None

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from connectors.otlp import json_schema as js
-from connectors.otlp.batch import DecodedBatch, OtlpDecodeError, RejectedSpan
+from connectors.otlp.batch import DecodedBatch, OtlpDecodeError, RejectedSpan, duration_problem
 from connectors.otlp.ids import SPAN_ID_HEX_LEN, TRACE_ID_HEX_LEN, InvalidId, id_from_json
 from connectors.spans import Attributes, Span, SpanEvent, SpanKind, SpanLink, StatusCode
 
@@ -117,8 +117,9 @@ def _span(
     end = _uint64(raw.endTimeUnixNano, "endTimeUnixNano")
     if start == 0:
         raise _BadSpan("startTimeUnixNano", "missing or zero")
-    if end < start:
-        raise _BadSpan("endTimeUnixNano", "before startTimeUnixNano")
+    timing = duration_problem(start, end)
+    if timing is not None:
+        raise _BadSpan("endTimeUnixNano", timing)
     kind = raw.kind
     if isinstance(kind, int):
         span_kind = _KINDS_BY_NUMBER[kind] if 0 <= kind < 6 else SpanKind.UNSPECIFIED

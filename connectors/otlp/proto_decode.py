@@ -14,7 +14,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from connectors.otlp.batch import DecodedBatch, OtlpDecodeError, RejectedSpan
+from connectors.otlp.batch import DecodedBatch, OtlpDecodeError, RejectedSpan, duration_problem
 from connectors.spans import Attributes, Span, SpanEvent, SpanKind, SpanLink, StatusCode
 
 _KINDS = tuple(SpanKind)
@@ -103,8 +103,8 @@ def _decode_request(request: ExportTraceServiceRequest) -> DecodedBatch:
                 if problem is None:
                     if start == 0:
                         problem = ("startTimeUnixNano", "missing or zero")
-                    elif end < start:
-                        problem = ("endTimeUnixNano", "before startTimeUnixNano")
+                    elif (timing := duration_problem(start, end)) is not None:
+                        problem = ("endTimeUnixNano", timing)
                 if problem is not None:
                     path = f"resourceSpans[{r_index}].scopeSpans[{s_index}].spans[{sp_index}]"
                     batch.rejected.append(RejectedSpan(f"{path}.{problem[0]}", problem[1]))
