@@ -43,18 +43,34 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 " + REDACTED),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "[JWT]"),
-    (re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{8,}"), "[API KEY]"),
+    # provider keys, with - or _: sk_live_..., sk-live-..., sk-proj-..., whsec_..., glpat-...
+    (
+        re.compile(r"\b(?:sk|rk|pk)[-_](?:live|test|proj|ant)[-_][A-Za-z0-9_-]{8,}"),
+        "[API KEY]",
+    ),
+    (re.compile(r"\bsk-[A-Za-z0-9]{20,}"), "[API KEY]"),
+    (re.compile(r"\b(?:whsec|glpat|npm|pypi)[-_][A-Za-z0-9_-]{16,}"), "[API KEY]"),
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), "[API KEY]"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}"), "[API KEY]"),
     (re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"), "[API KEY]"),
     (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "[API KEY]"),
+    # key=value credentials in any case and place: connection strings
+    # (Server=db;User Id=app;Password=...), env-style (AWS_SECRET_ACCESS_KEY=...), configs
+    (
+        re.compile(
+            r"(?i)\b((?:[a-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|api[-_]?key|access[-_]?key"
+            r"|private[-_]?key|client[-_]?secret|credential)s?[\"']?)\s*[=:]\s*)"
+            r"(\"[^\"]*\"|'[^']*'|[^\s;,&\"']+)"
+        ),
+        r"\1" + REDACTED,
+    ),
     # user:password@ in URLs
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + REDACTED + "@"),
     # sensitive query or form parameters: ?token=..., &password=...
     (
         re.compile(
             r"(?i)([?&;](?:[a-z0-9_.-]*(?:token|key|secret|passw(?:or)?d|signature|sig|auth|"
-            r"session|code|email))=)[^&#\s]*"
+            r"session|code|email))=)[^&#\s;]*"
         ),
         r"\1" + REDACTED,
     ),
