@@ -245,8 +245,22 @@ class TempoClient:
         """One whole trace, from ``/api/v2/traces`` or, on a Tempo without it, ``/api/traces``.
 
         ``trace_id`` may lack its leading zeros, as search results give it. An id that is not
-        hex is sent anyway, so that Tempo's own message explains what is wrong with it.
+        hex is sent anyway, so that Tempo's own message explains what is wrong with it. A
+        200 whose body is not a trace (cut short on the way) is asked again, as a 5xx is.
         """
+        attempts = self._retry.attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._trace_once(trace_id, start=start, end=end, protobuf=protobuf)
+            except _GarbledTrace as garbled:
+                if attempt == attempts:
+                    raise garbled.error from garbled.error.__cause__
+                await self._retry.wait(attempt - 1)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _trace_once(
+        self, trace_id: str, *, start: int | None, end: int | None, protobuf: bool
+    ) -> DecodedBatch:
         path_id = _path_trace_id(trace_id)
         params = _params(start=start, end=end)
         accept = PROTOBUF if protobuf else JSON
@@ -280,11 +294,13 @@ class TempoClient:
             else:
                 batch = decode_otlp_json(response.content)
         except OtlpDecodeError as exc:
-            raise TempoResponseError(
+            error = TempoResponseError(
                 f"Tempo's answer for trace {trace_id} at {url} is not a trace: {exc}",
                 url=url,
                 status=response.status_code,
-            ) from exc
+            )
+            error.__cause__ = exc
+            raise _GarbledTrace(error) from exc
         if not batch.spans and not batch.rejected:
             raise TraceNotFound(trace_id, url=url)
         return batch
@@ -393,6 +409,14 @@ class TempoClient:
                 url=url,
                 status=response.status_code,
             ) from exc
+
+
+class _GarbledTrace(Exception):
+    """A successful answer whose body is not a trace: asked again before it is an error."""
+
+    def __init__(self, error: TempoResponseError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _params(**values: str | int | None) -> dict[str, str | int] | None:

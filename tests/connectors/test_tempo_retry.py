@@ -14,6 +14,7 @@ from connectors.tempo import TempoClient
 from connectors.tempo_errors import (
     TempoConnectionError,
     TempoQueryError,
+    TempoResponseError,
     TempoTimeout,
     TempoUnavailable,
 )
@@ -242,3 +243,35 @@ async def test_a_connection_broken_mid_answer_is_retried_then_reported(
                 await tempo.echo()
 
     assert route.call_count == 2
+
+
+TRACE = "f943375e141b9098889277fecf2e45ef"
+
+
+async def test_a_200_cut_short_is_asked_again_as_a_5xx_is(
+    recorded: Callable[[str], httpx.Response], tempo_url: str, client: Callable[..., TempoClient]
+) -> None:
+    whole = recorded("trace_v2_checkout_slow.json")
+    cut = httpx.Response(
+        200, content=whole.content[: len(whole.content) // 2], headers=whole.headers
+    )
+    sleeps = Sleeps()
+    with respx.mock() as router:
+        route = router.get(f"{tempo_url}/api/v2/traces/{TRACE}").mock(side_effect=[cut, whole])
+        async with client(sleeps) as tempo:
+            batch = await tempo.trace(TRACE)
+    assert batch.spans and route.call_count == 2 and len(sleeps.waits) == 1
+
+
+async def test_a_200_cut_short_every_time_is_an_error_saying_so(
+    recorded: Callable[[str], httpx.Response], tempo_url: str, client: Callable[..., TempoClient]
+) -> None:
+    whole = recorded("trace_v2_checkout_slow.json")
+    cut = httpx.Response(200, content=whole.content[:100], headers=whole.headers)
+    with respx.mock() as router:
+        route = router.get(f"{tempo_url}/api/v2/traces/{TRACE}").mock(return_value=cut)
+        async with client(Sleeps(), max_retries=2) as tempo:
+            with pytest.raises(TempoResponseError) as caught:
+                await tempo.trace(TRACE)
+    assert route.call_count == 3
+    assert f"trace {TRACE}" in str(caught.value) and "is not a trace" in str(caught.value)
