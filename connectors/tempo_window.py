@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from connectors.otlp import DecodedBatch
 from connectors.spans import Span
-from connectors.tempo_errors import TraceNotFound
+from connectors.tempo_errors import TempoError, TraceNotFound
 from connectors.tempo_models import SearchResult, TraceSummary
 
 MAX_SEARCH_WINDOW_S = 168 * 3600
@@ -56,6 +56,12 @@ class SliceSample:
     """Tempo found more traces than were taken: the slice held more than the sample."""
 
 
+FAILED_FREE = 10
+FAILED_SHARE = 1.0
+"""A pull lets traces that cannot be fetched go until more than ``FAILED_FREE`` failed and
+failures outnumber ``FAILED_SHARE`` times the traces fetched."""
+
+
 @dataclass
 class PullProgress:
     """Counts a pull reports after each search and each fetched trace."""
@@ -74,6 +80,9 @@ class PullProgress:
     """Sampled pulls only: how many slices the window was cut into."""
     slices_full: int = 0
     """Sampled pulls only: slices searched so far that held more traces than were taken."""
+    traces_failed: list[tuple[str, str]] = field(default_factory=list)
+    """Traces that could not be fetched after the client's retries, and why: the pull goes
+    on without them (``FAILED_SHARE`` bounds how many it lets go)."""
     slice_samples: list[SliceSample] = field(default_factory=list)
     """Sampled pulls only: one entry per slice searched so far, oldest first. It grows with
     the number of slices (one search each), not with the number of traces."""
@@ -208,8 +217,11 @@ async def fetch_traces(
     run at a time and at most ``concurrency`` fetched traces wait for the consumer; while the
     fetches are all busy, ``trace_ids`` is not asked for more, so the searches wait too.
 
-    Errors of a search or a fetch end the pull and are raised here; a trace that vanished
-    between search and fetch is counted in ``traces_missing`` and skipped. Closing the
+    Errors of a search end the pull and are raised here. A fetch that still fails after the
+    client's retries is listed in ``traces_failed`` and the pull goes on, unless most fetches
+    fail (``FAILED_SHARE``, past ``FAILED_FREE``): then Tempo itself is failing, and its
+    error ends the pull. A trace that vanished between search and fetch is counted in
+    ``traces_missing`` and skipped. Closing the
     iterator early (``contextlib.aclosing``) cancels the searches and fetches still running.
     """
     report = on_progress or (lambda _progress: None)
@@ -222,6 +234,13 @@ async def fetch_traces(
             batch = await fetch(trace_id)
         except TraceNotFound:
             progress.traces_missing += 1
+            report(progress)
+            return
+        except TempoError as exc:
+            failed = progress.traces_failed
+            failed.append((trace_id, str(exc)))
+            if len(failed) > FAILED_FREE and len(failed) > FAILED_SHARE * progress.traces_done:
+                await results.put(exc)  # most fetches fail: Tempo is failing, not a trace
             report(progress)
             return
         except Exception as exc:  # handed to the consumer, which raises it

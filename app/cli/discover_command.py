@@ -20,6 +20,7 @@ from app.cli.classify_command import classify_and_report
 from app.cli.state import CliState, cli_state
 from app.cli.time_window import now_s, parse_duration_s, resolve_window
 from app.discovery.counted import Piece, counted_before, uncounted_files, uncounted_pieces
+from app.discovery.failed_traces import read_failed, replace_failed, write_failed
 from app.discovery.normalize import normalize
 from app.discovery.patterns import SpanPattern
 from app.discovery.run import (
@@ -36,7 +37,7 @@ from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
 from app.sample import faults_by_name
 from connectors.spans import Span
-from connectors.tempo_errors import TempoError, TempoUnavailable
+from connectors.tempo_errors import TempoError, TempoUnavailable, TraceNotFound
 from connectors.tempo_sample import SamplePlan
 from connectors.tempo_window import PullProgress
 
@@ -71,6 +72,11 @@ def discover(
     no_classify: bool = typer.Option(
         False, "--no-classify", help="Leave classification (`spanwise classify`) for later."
     ),
+    resume: bool = typer.Option(
+        False,
+        "--resume",
+        help="Tempo: fetch the traces an earlier run could not (failed-traces.json), only those.",
+    ),
     again: bool = typer.Option(
         False,
         "--again",
@@ -84,6 +90,9 @@ def discover(
     window. Pattern counts are then those of the sample; --all-traces pulls every trace.
     """
     state = cli_state(ctx)
+    if resume:
+        _resume(state, no_classify)
+        return
     if all_traces and (traces_per_slice is not None or slice_length is not None):
         _fail(
             state,
@@ -170,6 +179,7 @@ def discover(
     run = DiscoveryRun(store, normalize, source=source)
     problems: list[str] = []
     pulled = PullProgress()
+    failed: list[tuple[str, str]] = []
     with _progress(state.console) as progress:
         task = progress.add_task("discovering", total=None, spans="0", rate="-")
 
@@ -192,6 +202,7 @@ def discover(
 
             for piece in pieces:
                 pulled = asyncio.run(_from_tempo(state, piece, query, plan, advance, fetched))
+                failed += pulled.traces_failed
     if file and run.report.spans == 0:
         for problem in problems[:10]:
             state.err_console.print(f"[yellow]skipped[/] {escape(problem)}", soft_wrap=True)
@@ -213,6 +224,8 @@ def discover(
     _print_report(state.console, report, live_patterns(patterns), store.path)
     if plan is not None:
         state.console.print(_describe_sample(plan, pulled), soft_wrap=True)
+    if failed:
+        _say_failed(state, store.path, failed, query)
 
 
 def _say_counted(state: CliState, window: tuple[int, int], pieces: list[Piece]) -> None:
@@ -259,6 +272,70 @@ def _sample_plan(
         if traces_per_slice is None
         else traces_per_slice,
     )
+
+
+def _say_failed(
+    state: CliState, store_path: Path, failed: list[tuple[str, str]], query: str
+) -> NoReturn:
+    """The patterns of what was fetched are saved; say what is missing, keep it for
+    ``--resume``, and end with status 3."""
+    path = write_failed(store_path, failed, query)
+    first = failed[0]
+    state.err_console.print(
+        f"[yellow]{len(failed):,} trace{'' if len(failed) == 1 else 's'} could not be fetched"
+        f"[/] after retries (first: {first[0]}: {escape(first[1])}). The patterns of the "
+        f"rest are saved; the missing ones are listed in {path}. Run `spanwise discover "
+        "--resume` to fetch only them.",
+        soft_wrap=True,
+    )
+    raise typer.Exit(3)
+
+
+def _resume(state: CliState, no_classify: bool) -> None:
+    """Fetch the traces an earlier Tempo run could not, into the same store."""
+    store = PatternStore(state.store_path)
+    wanted = read_failed(store.path)
+    if not wanted:
+        state.console.print("Nothing to resume: no earlier run left traces unfetched.")
+        return
+    try:
+        client = build_tempo_client(state.settings)
+    except NotConfigured as exc:
+        _fail(state, str(exc))
+    run = DiscoveryRun(
+        store, normalize, source={"kind": "tempo-resume", "traces": [t for t, _ in wanted]}
+    )
+
+    async def fetch_all() -> list[tuple[str, str]]:
+        still: list[tuple[str, str]] = []
+        async with client:
+            for trace_id, _ in wanted:
+                try:
+                    batch = await client.trace(trace_id)
+                except TraceNotFound as exc:
+                    still.append((trace_id, f"gone from Tempo: {exc}"))
+                except TempoError as exc:
+                    still.append((trace_id, str(exc)))
+                else:
+                    run.accept(batch.spans)
+        return still
+
+    still = asyncio.run(fetch_all())
+    report = run.finish()
+    replace_failed(store.path, still)
+    if not no_classify:
+        classify_and_report(state, store, model=None)
+    fetched = len(wanted) - len(still)
+    state.console.print(
+        f"Resumed: {fetched:,} of {len(wanted):,} traces fetched, {report.spans:,} spans added."
+    )
+    if still:
+        state.err_console.print(
+            f"[yellow]{len(still):,} still could not be fetched[/] "
+            f"(first: {still[0][0]}: {escape(still[0][1])}); `--resume` again later.",
+            soft_wrap=True,
+        )
+        raise typer.Exit(3)
 
 
 async def _from_tempo(

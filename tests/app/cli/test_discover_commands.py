@@ -14,6 +14,7 @@ import respx
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.discovery.store import PatternStore
 from connectors.otlp import decode_otlp_json, encode_otlp_json
 
 TEMPO = Path(__file__).parents[2] / "fixtures" / "tempo" / "2.10.8"
@@ -475,3 +476,41 @@ def test_a_window_pulled_before_is_not_counted_again(isolated_env: Path, wave1: 
     code, output = discover_from(wave1, isolated_env, *wider, "--again")
     assert code == 0, output
     assert wave1.searches[searched][0] == start
+
+
+def test_traces_that_keep_failing_are_kept_for_resume_and_the_rest_is_saved(
+    isolated_env: Path, wave1: Any
+) -> None:
+    start, end = 1795274100, 1795274160
+    expected = sorted({t["trace_id"] for t in wave1.overlapping(start, end)})
+    broken = set(expected[:2])
+    serve = wave1.trace
+
+    async def sometimes_failing(request: httpx.Request, trace_id: str) -> httpx.Response:
+        if trace_id in broken:
+            return httpx.Response(500, text="upstream ingester unavailable")
+        response: httpx.Response = await serve(request, trace_id)
+        return response
+
+    wave1.trace = sometimes_failing
+    code, output = discover_from(
+        wave1,
+        isolated_env,
+        "--start", str(start), "--end", str(end), "--all-traces",
+        env={"SPANWISE_TEMPO_MAX_RETRIES": "1"},
+    )  # fmt: skip
+    flat = " ".join(output.split())
+    assert code == 3, output
+    assert "2 traces could not be fetched" in flat and "--resume" in flat
+    listed = json.loads((isolated_env / "failed-traces.json").read_text())
+    assert {entry["trace_id"] for entry in listed["traces"]} == broken
+    assert PatternStore(isolated_env / "patterns.sqlite").count() > 0  # the rest is saved
+
+    wave1.trace = serve  # Tempo answers again: only the two are fetched
+    before = dict(wave1.fetches)
+    code, output = discover_from(wave1, isolated_env, "--resume")
+    assert code == 0, output
+    assert "Resumed: 2 of 2 traces fetched" in output
+    fetched_now = {t for t, n in wave1.fetches.items() if n > before.get(t, 0)}
+    assert fetched_now == broken
+    assert not (isolated_env / "failed-traces.json").exists()
