@@ -63,6 +63,9 @@ class DiscoveryStatus(BaseModel):
     new_patterns: int = 0
     classified: int = 0
     error: str | None = None
+    problems: list[str] = []
+    """What the run could not do and kept going past: traces Tempo would not give after
+    retries (listed for `spanwise discover --resume`)."""
 
 
 class _Runs:
@@ -180,6 +183,7 @@ def _run(
             spans=report.spans,
             patterns=report.patterns_after,
             new_patterns=report.new_patterns,
+            problems=report.problems,
         )
         classified = classify_patterns(store, model=model_classifier(settings, store))
         runs.update(
