@@ -191,6 +191,15 @@ async def _pull(
             partial.unlink(missing_ok=True)
         _report_failure(state.err_console, exc, written, partial)
         return 1
+    if last.traces_failed:  # the file lacks these: it stays partial, and says which
+        trace_id, why = last.traces_failed[0]
+        _error(
+            state.err_console,
+            f"{len(last.traces_failed)} traces could not be fetched after retries (first: "
+            f"{trace_id}: {why})",
+        )
+        _hint(state.err_console, f"{written} traces were written to {partial} without them")
+        return 1
     os.replace(partial, out)
     seconds = time.monotonic() - started
     summary = f"pulled {written} traces ({spans} spans) in {seconds:.1f} s into {out}"

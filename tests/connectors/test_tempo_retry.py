@@ -275,3 +275,19 @@ async def test_a_200_cut_short_every_time_is_an_error_saying_so(
                 await tempo.trace(TRACE)
     assert route.call_count == 3
     assert f"trace {TRACE}" in str(caught.value) and "is not a trace" in str(caught.value)
+
+
+async def test_a_connection_reset_is_retried_and_named_as_a_reset(
+    tempo_url: str, client: Callable[..., TempoClient]
+) -> None:
+    sleeps = Sleeps()
+    reset = httpx.ReadError("[Errno 104] Connection reset by peer")
+    with respx.mock() as router:
+        route = router.get(f"{tempo_url}/api/search").mock(side_effect=reset)
+        async with client(sleeps, max_retries=2) as tempo:
+            with pytest.raises(TempoConnectionError) as caught:
+                await tempo.search("{}")
+    assert route.call_count == 3 and len(sleeps.waits) == 2
+    message = str(caught.value)
+    assert "Connection reset by peer" in message and "broke (3 attempts)" in message
+    assert "did not answer within" not in message  # not a timeout
