@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.tenant_dependency import request_tenant
-from app.tenancy import ChatServices
+from app.chat.services import ChatServices
 
 MAX_QUESTION_CHARS = 4000
 

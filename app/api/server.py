@@ -26,6 +26,7 @@ from app.api.rederive_api import rederive_router
 from app.api.tenant_dependency import request_tenant
 from app.api.traces_api import traces_router
 from app.auth.tokens import TokenStore, auth_store_path
+from app.chat.services import ChatServices
 from app.ingest.live_discovery import LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary, TenantSummaries
@@ -34,7 +35,7 @@ from app.settings import Settings
 from app.slack.router import slack_router
 from app.telemetry.http_metrics import RequestMetrics
 from app.telemetry.metrics import MODEL_REFUSED
-from app.tenancy import DEFAULT_TENANT, ChatServices
+from app.tenancy import DEFAULT_TENANT
 from app.web import static_files, web_router
 from app.web.errors import validation_error_handler
 from app.web.login import login_router

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from app.chat.index import retriever
-from app.chat.model_answer import answerer_from_settings
-from app.chat.service import ChatAnswer, ChatService, GrafanaLinks
 from app.cli.state import CliState, cli_state, pattern_store_with_patterns
-from app.discovery.store import PatternStore
-from app.facts.live import live_source
-from app.settings import Settings
-from app.tempo_runner import tempo_runner
 from app.tenancy import DEFAULT_TENANT
+
+if TYPE_CHECKING:  # the chat, LangChain and retrieval are imported when a question comes
+    from app.chat.service import ChatAnswer, ChatService
+    from app.discovery.store import PatternStore
+    from app.settings import Settings
 
 EXIT_WORDS = frozenset({"exit", "quit", ":q"})
 SHOWN_QUERY_CHARS = 400
@@ -51,6 +50,12 @@ def chat(
 def chat_service(
     settings: Settings, store: PatternStore, *, model: str | None, tenant: str = DEFAULT_TENANT
 ) -> ChatService:
+    from app.chat.index import retriever
+    from app.chat.model_answer import answerer_from_settings
+    from app.chat.service import ChatService, GrafanaLinks
+    from app.facts.live import live_source
+    from app.tempo_runner import tempo_runner
+
     return ChatService(
         store,
         grafana=GrafanaLinks.from_settings(settings),

@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from app.classify.build import model_classifier
 from app.classify.run import ClassifyReport, classify_patterns
 from app.classify.store import ClassificationStore
 from app.cli.state import CliState, cli_state, pattern_store_with_patterns
@@ -61,6 +60,8 @@ def classify_and_report(
     state: CliState, store: PatternStore, *, model: str | None
 ) -> ClassifyReport:
     """Classify with a progress bar and print what it cost and what changed."""
+    from app.classify.build import model_classifier  # LangChain: only when classifying
+
     classifier = model_classifier(state.settings, store, model=model)
     with _progress(state.console) as progress:
         task = progress.add_task("classifying", total=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import httpx
 import typer
@@ -22,12 +23,14 @@ from app.cli.chat_command import chat_loop, chat_service
 from app.cli.classify_command import classify_and_report, index_and_report
 from app.cli.discover_command import patterns_table
 from app.cli.state import CliState, cli_state
-from app.demo import DemoReport, run_demo
 from app.discovery.counted import counted_before
 from app.discovery.run import pattern_store_path, sample_source
 from app.discovery.store import PatternStore
 from app.facts.pattern_facts import pattern_facts
 from app.sample import faults_by_name
+
+if TYPE_CHECKING:  # the server and its web app load when the demo runs
+    from app.demo import DemoReport
 
 BUSIEST_SHOWN = 12
 
@@ -97,6 +100,8 @@ def demo(
             )
 
         with httpx.Client(timeout=60.0) as http:
+            from app.demo import run_demo
+
             report = run_demo(
                 state.settings,
                 http,

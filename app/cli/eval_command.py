@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -18,10 +19,9 @@ from rich.table import Table
 
 from app.cli.state import cli_state
 from evals.cases import CaseError, load_cases, packaged_cases_glob, select_cases
-from evals.judge import judge_from_settings
-from evals.pricing import Price
-from evals.report import Comparison, Report, compare
-from evals.runner import OFFLINE, RunOptions, prices, run_cases
+
+if TYPE_CHECKING:  # the runner brings the chat, LangChain and the judge: loaded when run
+    from evals.report import Comparison, Report
 
 eval_app = typer.Typer(
     rich_markup_mode=None,  # help texts say [env X] and [default N] literally
@@ -76,6 +76,10 @@ def run(
     ),
 ) -> None:
     """Build each case's scenario, ask its questions as a user would, and score the answers."""
+    from evals.judge import judge_from_settings
+    from evals.pricing import Price
+    from evals.runner import OFFLINE, RunOptions, prices, run_cases
+
     state = cli_state(ctx)
     settings = state.settings
     globs = cases or [packaged_cases_glob()]
@@ -154,6 +158,8 @@ def compare_command(
     ),
 ) -> None:
     """What got better and what got worse between two eval reports."""
+    from evals.report import Report, compare
+
     state = cli_state(ctx)
     try:
         comparison = compare(Report.read(old), Report.read(new))

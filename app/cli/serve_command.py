@@ -5,16 +5,12 @@ from __future__ import annotations
 import socket
 
 import typer
-import uvicorn
 
 from app.api.authentication import is_loopback, tokens_required
-from app.api.server import create_app
 from app.auth.tokens import TokenStore, auth_store_path
 from app.cli.state import cli_state
-from app.ingest.live_discovery import LiveDiscovery
 from app.ingest.pipeline import SpanPipeline
 from app.ingest.summary import IngestSummary
-from app.telemetry.tracing import configure_tracing
 
 
 def serve(
@@ -59,6 +55,12 @@ def serve(
             f"[yellow]warning:[/] serving {settings.host} without tokens (--allow-open): "
             "anyone who can reach it can read patterns, ask, and correct."
         )
+    import uvicorn  # the server, its web app and tracing: only when serving
+
+    from app.api.server import create_app
+    from app.ingest.live_discovery import LiveDiscovery
+    from app.telemetry.tracing import configure_tracing
+
     if configure_tracing():
         state.console.print("Exporting Spanwise's own traces over OTLP (OTEL_EXPORTER_OTLP_*).")
     summary = IngestSummary()

@@ -17,14 +17,15 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
 from app.cli.state import CliState, cli_state
-from app.slack.bolt_app import SLACK_API_URL, SlackNotConfigured, build_bolt_app
-from app.tenancy import ChatServices
 
 
 def slack(ctx: typer.Context) -> None:
     """Run the Slack bot over Socket Mode until interrupted (Ctrl+C)."""
     state = cli_state(ctx)
     settings = state.settings
+    from app.chat.services import ChatServices
+    from app.slack.bolt_app import SLACK_API_URL, SlackNotConfigured, build_bolt_app
+
     try:
         bolt = build_bolt_app(settings, ChatServices(settings), socket_mode=True)
     except (SlackNotConfigured, ValueError) as exc:

@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from app.chat.services import ChatServices
 from app.settings import Settings
 from app.slack.guards import (
     EVENT_MEMORY_S,
@@ -27,7 +28,6 @@ from app.slack.guards import (
 from app.slack.handlers import SlackHandlers
 from app.slack.messages import Links
 from app.slack.tenants import SlackTenants
-from app.tenancy import ChatServices
 
 SLACK_API_URL = "https://slack.com/api/"
 SLACK_TIMEOUT_S = 10

@@ -27,6 +27,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from app.chat.services import ChatServices
 from app.model_gate import Overloaded
 from app.settings import Settings
 from app.slack.corrections import VerdictRefused, record_verdict
@@ -52,7 +53,6 @@ from app.slack.question import (
 )
 from app.slack.samples import is_trace_id, stored_trace
 from app.slack.tenants import SlackTenants
-from app.tenancy import ChatServices
 
 SLASH_COMMAND = "/spanwise"
 RESPONSE_URL_MESSAGES = 5

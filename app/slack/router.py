@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest, BoltResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.chat.services import ChatServices
 from app.settings import Settings
 from app.slack.bolt_app import SlackNotConfigured, build_bolt_app
-from app.tenancy import ChatServices
 
 MAX_BODY_BYTES = 1024 * 1024
 """Slack's payloads are a few kilobytes; nothing larger is read before its signature is."""

@@ -11,11 +11,11 @@ from slack_bolt.adapter.socket_mode.internals import run_bolt_app
 from slack_sdk.socket_mode.request import SocketModeRequest
 from typer.testing import CliRunner, Result
 
+from app.chat.services import ChatServices
 from app.cli.main import cli
 from app.discovery.run import pattern_store_path
 from app.settings import Settings
 from app.slack.bolt_app import build_bolt_app
-from app.tenancy import ChatServices
 from tests.app.slack.conftest import BOT_TOKEN, BOT_USER, USER, FakeSlack, event_body
 
 
