@@ -10,10 +10,7 @@ HEAVY = ("langchain", "langchain_core", "langchain_openai", "chromadb", "onnxrun
 
 
 def test_importing_the_cli_loads_nothing_heavy() -> None:
-    probe = (
-        "import sys, app.cli.main; "
-        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
-    )
+    probe = f"import sys, app.cli.main; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
