@@ -25,12 +25,12 @@ from app.api.limits import TokenBuckets
 from app.api.tenant_dependency import request_tenant
 from app.classify.build import model_classifier
 from app.classify.run import classify_patterns
-from app.cli.time_window import resolve_window
 from app.discovery.store import PatternStore
 from app.discovery.tempo_run import discover_tempo_window
 from app.discovery.writers import store_writer
 from app.settings import Settings
 from app.tenancy import tenant_settings, tenant_store_path
+from app.time_options import resolve_window
 from connectors.tempo_errors import TempoError
 from connectors.tempo_sample import SamplePlan
 

@@ -18,7 +18,6 @@ from rich.table import Table
 from app.classify.run import live_patterns
 from app.cli.classify_command import classify_and_report
 from app.cli.state import CliState, cli_state
-from app.cli.time_window import now_s, parse_duration_s, resolve_window
 from app.discovery.counted import Piece, counted_before, uncounted_files, uncounted_pieces
 from app.discovery.failed_traces import read_failed, replace_failed, write_failed
 from app.discovery.normalize import normalize
@@ -36,6 +35,7 @@ from app.discovery.run import (
 from app.discovery.store import PatternStore
 from app.factory import NotConfigured, build_tempo_client
 from app.sample import faults_by_name
+from app.time_options import now_s, parse_duration_s, resolve_window
 from connectors.spans import Span
 from connectors.tempo_errors import TempoError, TempoUnavailable, TraceNotFound
 from connectors.tempo_sample import SamplePlan

@@ -22,8 +22,8 @@ from rich.progress import (
 from rich.text import Text
 
 from app.cli.state import CliState, cli_state
-from app.cli.time_window import now_s, resolve_window
 from app.factory import NotConfigured, build_tempo_client
+from app.time_options import now_s, resolve_window
 from connectors.otlp import encode_otlp_json
 from connectors.tempo import TempoClient
 from connectors.tempo_errors import (

@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from app.cli import tempo_commands
 from app.cli.main import cli
-from app.cli.time_window import parse_duration_s, parse_time_s, resolve_window
+from app.time_options import parse_duration_s, parse_time_s, resolve_window
 from connectors.otlp import decode_otlp_json
 
 Serve = Callable[[respx.MockRouter, str], respx.Route]
