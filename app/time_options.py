@@ -1,6 +1,5 @@
 """Time windows as people type them in options (the CLI's and the API's): ``--since 1h``, or
-``--start``/``--end`` in unix seconds
-or RFC 3339."""
+``--start``/``--end`` in unix seconds or RFC 3339."""
 
 from __future__ import annotations
 
