@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import typer
 from rich.markup import escape
 
+from app.classify.run import live_patterns
 from app.classify.store import (
     ClassificationStore,
     Correction,
@@ -99,49 +100,77 @@ def _classified_row(row: dict[str, Any], stored: StoredClassification | None) ->
 @patterns_app.command("show")
 def show_pattern(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The pattern's name, as `patterns list` shows it."),
+    names: list[str] = typer.Argument(
+        None, help="Pattern names, as `patterns list` shows them (one or several)."
+    ),
+    every: bool = typer.Option(False, "--all", help="Every live pattern."),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of text."),
 ) -> None:
-    """Everything known of one pattern: classification, matchers, statistics, callers,
-    samples. An old name (an alias) shows the pattern that has it now."""
+    """Everything known of one pattern, or several: classification, matchers, statistics,
+    callers, samples. An old name (an alias) shows the pattern that has it now. Several
+    names, or --all, are one JSON list in one process, for scripts."""
     state = cli_state(ctx)
+    if every and names:
+        _fail(state, "give pattern names or --all, not both")
+    if not every and not names:
+        _fail(state, "give a pattern name (`spanwise patterns list` shows them), or --all")
+    documents: list[tuple[SpanPattern, dict[str, Any]]] = []
     with _classification_store(state) as (classifications, patterns):
-        found = _resolved(state, classifications, patterns, name)
-        parts = split_parts(patterns).get(found.id)
-        if parts and len(parts) == 1:  # split, then merged back into one part: that one
-            state.err_console.print(
-                f"{escape(found.name)} was split; its spans are all in "
-                f"{escape(patterns[parts[0]].name)} now"
-            )
-            found = patterns[parts[0]]
-            name = found.name  # said: no "old name" line below
-        elif parts:
-            names = ", ".join(patterns[i].name for i in parts[:10])
-            _fail(
-                state,
-                f"{found.name} was split, and its spans are in its parts now: {names}. "
-                "`spanwise patterns show` one of them, or `spanwise patterns overrides` for "
-                "the split",
-            )
-        if found.name != name:
-            old = next((p for p in patterns if p.name == name), None)
-            if old is not None and merged_by_a_person(classifications.patterns.overrides(), old):
-                state.err_console.print(f"{name} was merged into {found.name}")
-            elif old is not None:
-                state.err_console.print(
-                    f"{name} was one value of a variable discovery learned, and is part of "
-                    f"{found.name} now ({found.operation})",
-                    soft_wrap=True,
-                )
-            else:
-                state.err_console.print(f"{name} is an old name of {found.name}")
-        stored = classifications.current([found]).get(found.id)
-        document = pattern_document(found, patterns)
-        document["classification"] = _classification_document(stored)
-        document["aliases"] = classifications.aliases(found.id)
+        wanted = [p.name for p in live_patterns(patterns)] if every else names
+        for name in wanted:
+            documents.append(_show_document(state, classifications, patterns, name))
     if as_json:
-        typer.echo(json.dumps(document, indent=2))
+        shown = [document for _, document in documents]
+        typer.echo(json.dumps(shown[0] if len(names or []) == 1 else shown, indent=2))
         return
+    for number, (found, document) in enumerate(documents):
+        if number:
+            state.console.print()
+        _print_pattern(state, found, document)
+
+
+def _show_document(
+    state: CliState, classifications: ClassificationStore, patterns: Any, name: str
+) -> tuple[SpanPattern, dict[str, Any]]:
+    """One pattern's document, as `patterns show` gives it, saying on stderr when the name
+    is an old one."""
+    found = _resolved(state, classifications, patterns, name)
+    parts = split_parts(patterns).get(found.id)
+    if parts and len(parts) == 1:  # split, then merged back into one part: that one
+        state.err_console.print(
+            f"{escape(found.name)} was split; its spans are all in "
+            f"{escape(patterns[parts[0]].name)} now"
+        )
+        found = patterns[parts[0]]
+        name = found.name  # said: no "old name" line below
+    elif parts:
+        names = ", ".join(patterns[i].name for i in parts[:10])
+        _fail(
+            state,
+            f"{found.name} was split, and its spans are in its parts now: {names}. "
+            "`spanwise patterns show` one of them, or `spanwise patterns overrides` for "
+            "the split",
+        )
+    if found.name != name:
+        old = next((p for p in patterns if p.name == name), None)
+        if old is not None and merged_by_a_person(classifications.patterns.overrides(), old):
+            state.err_console.print(f"{name} was merged into {found.name}")
+        elif old is not None:
+            state.err_console.print(
+                f"{name} was one value of a variable discovery learned, and is part of "
+                f"{found.name} now ({found.operation})",
+                soft_wrap=True,
+            )
+        else:
+            state.err_console.print(f"{name} is an old name of {found.name}")
+    stored = classifications.current([found]).get(found.id)
+    document = pattern_document(found, patterns)
+    document["classification"] = _classification_document(stored)
+    document["aliases"] = classifications.aliases(found.id)
+    return found, document
+
+
+def _print_pattern(state: CliState, found: SpanPattern, document: dict[str, Any]) -> None:
     stats = document["stats"]
     console = state.console
     # Span data is printed as text: brackets in a route or a name are not markup.

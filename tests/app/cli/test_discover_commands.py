@@ -147,6 +147,24 @@ def test_patterns_list_and_show_as_json(discovered: tuple[Path, str]) -> None:
     assert f"traceql {document['traceql']}" in output
 
 
+def test_show_takes_several_names_or_all_in_one_process(discovered: tuple[Path, str]) -> None:
+    data_dir, _ = discovered
+    rows = json.loads(run(data_dir, "patterns", "list", "--json")[1])
+    names = [row["name"] for row in rows[:3]]
+    code, output = run(data_dir, "patterns", "show", *names, "--json")
+    assert code == 0, output
+    assert [document["name"] for document in json.loads(output)] == names
+    code, output = run(data_dir, "patterns", "show", "--all", "--json")
+    assert code == 0, output
+    assert sorted(document["name"] for document in json.loads(output)) == sorted(
+        row["name"] for row in rows
+    )
+    code, output = run(data_dir, "patterns", "show", *names[:2])
+    assert code == 0 and all("traceql { resource.service.name" in output for _ in names[:2])
+    assert run(data_dir, "patterns", "show", "--all", names[0])[0] != 0
+    assert run(data_dir, "patterns", "show")[0] != 0
+
+
 def test_show_unknown_pattern_suggests_names(discovered: tuple[Path, str]) -> None:
     data_dir, _ = discovered
     code, output = run(data_dir, "patterns", "show", "payment")
