@@ -439,6 +439,7 @@ def _print_report(
 
 
 NUMBER_COLUMNS = ("spans", "p50 ms", "p99 ms", "errors")
+MIN_NAME_ROOM = 16
 OPERATION_ROOM = 30
 """Columns an operation needs to say something; with less, the table leaves it out."""
 
@@ -453,8 +454,10 @@ def patterns_table(patterns: list[SpanPattern], width: int = 200) -> Table:
     # borders and padding: 3 columns a column, plus one
     fixed = service_width + name_width + 8 + 7 + 7 + 7 + 3 * 6 + 1
     full = width >= fixed + 8 + 3 + OPERATION_ROOM + 3
+    # too narrow for whole names: each is shortened in its middle, never split across lines
+    room = name_width if width >= fixed else max(width - (fixed - name_width), MIN_NAME_ROOM)
     table.add_column("service", no_wrap=True)
-    table.add_column("pattern", no_wrap=width >= fixed, overflow="fold")
+    table.add_column("pattern", no_wrap=True, min_width=min(name_width, room))
     if full:
         table.add_column("kind", no_wrap=True)
         room = width - fixed - (8 + 3) - 3
@@ -467,7 +470,7 @@ def patterns_table(patterns: list[SpanPattern], width: int = 200) -> Table:
         described = [pattern.span_kind, escape(pattern.operation)] if full else []
         table.add_row(
             escape(pattern.service),
-            escape(pattern.name),
+            escape(shortened_name(pattern.name, room)),
             *described,
             f"{stats.count:,}",
             f"{stats.quantile_ms(0.5):.1f}",
@@ -475,6 +478,21 @@ def patterns_table(patterns: list[SpanPattern], width: int = 200) -> Table:
             f"{stats.error_rate:.1%}",
         )
     return table
+
+
+def shortened_name(name: str, room: int) -> str:
+    """``name`` within ``room`` characters: whole when it fits, else its start and its end
+    around an ellipsis, cut at ``_`` where one is near (the full name: ``--json``, or a
+    wider terminal)."""
+    if len(name) <= room:
+        return name
+    keep = room - 1
+    tail = name[-(keep // 2) :]
+    cut = tail.find("_")
+    if 0 <= cut < len(tail) // 2:
+        tail = tail[cut:]
+    head = name[: keep - len(tail)]
+    return f"{head}…{tail}"
 
 
 def _ordered(patterns: list[SpanPattern]) -> Iterator[SpanPattern]:

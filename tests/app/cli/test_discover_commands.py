@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -532,3 +533,28 @@ def test_traces_that_keep_failing_are_kept_for_resume_and_the_rest_is_saved(
     fetched_now = {t for t, n in wave1.fetches.items() if n > before.get(t, 0)}
     assert fetched_now == broken
     assert not (isolated_env / "failed-traces.json").exists()
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_the_patterns_table_never_splits_a_name_across_lines(
+    discovered: tuple[Path, str], width: int
+) -> None:
+    from rich.console import Console
+
+    from app.classify.run import live_patterns
+    from app.cli.discover_command import patterns_table
+
+    data_dir, _ = discovered
+    store = PatternStore(data_dir / "patterns.sqlite")
+    patterns = live_patterns(store.load(timelines=False))
+    store.close()
+    names = {p.name for p in patterns}
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(patterns_table(patterns, width))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= width
+    cells = [line.split("│")[2].strip() for line in lines if line.startswith("│")]
+    assert len(cells) == len(patterns)  # one line each: no name wraps onto a second
+    for cell in cells:
+        head, _, tail = cell.partition("…")
+        assert cell in names or any(n.startswith(head) and n.endswith(tail) for n in names), cell
