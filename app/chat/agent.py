@@ -39,11 +39,17 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
 from app.chat.conversations import Turn
-from app.chat.model_answer import DROPPED_FIRST, ModelAnswerer, prompt_tokens, trimmed_facts
+from app.chat.model_answer import (
+    DROPPED_FIRST,
+    ModelAnswerer,
+    message_usage,
+    prompt_tokens,
+    recorded_answer_call,
+    trimmed_facts,
+)
 from app.chat.tools import ChatTools, ToolInputError
 from app.chat.verify import checked_answer
 from app.redact import redact_attributes
-from app.telemetry.metrics import record_model_call
 from connectors.tempo_errors import TempoError
 from prompts import FENCE_CLOSE, FENCE_OPEN, defang, prompt_environment
 
@@ -148,7 +154,8 @@ class ToolAgent:
     ) -> AgentReply:
         reply = AgentReply("", [], [])
         tools = self._langchain_tools(reply)
-        system, room = self.prompt_overhead(tools)
+        schemas = _schema_tokens(tools)  # once: the tools are the same at every step
+        system, room = self.prompt_overhead(tools, schemas)
         _, user = self._answerer.render(
             question, history, facts, unresolved, window, system=system, reserve=room
         )
@@ -158,7 +165,7 @@ class ToolAgent:
             tools,
             system_prompt=system,
             middleware=[
-                _within_bounds(reply, budget, self.max_steps, self._answerer.prices),
+                _within_bounds(reply, budget, self.max_steps, self._answerer, schemas),
                 _tool_errors(reply),
                 ModelCallLimitMiddleware(run_limit=self.max_steps, exit_behavior="end"),
             ],
@@ -175,11 +182,15 @@ class ToolAgent:
         reply.text, reply.unverified = checked.text, checked.unverified
         return reply
 
-    def prompt_overhead(self, tools: Sequence[BaseTool] | None = None) -> tuple[str, int]:
+    def prompt_overhead(
+        self, tools: Sequence[BaseTool] | None = None, schemas: int | None = None
+    ) -> tuple[str, int]:
         """The agent's system prompt, and the tokens the first prompt keeps free: for its
-        tools' definitions, and room for a result or so (``FIRST_ROOM``)."""
+        tools' definitions (``schemas``, counted when not given), and room for a result or
+        so (``FIRST_ROOM``)."""
         tools = tools if tools is not None else self._langchain_tools(AgentReply("", [], []))
-        room = _schema_tokens(tools) + self._answerer.token_budget // FIRST_ROOM
+        schemas = _schema_tokens(tools) if schemas is None else schemas
+        room = schemas + self._answerer.token_budget // FIRST_ROOM
         return _system_prompt([t.name for t in tools], self.max_steps), room
 
     def _langchain_tools(self, reply: AgentReply) -> list[BaseTool]:
@@ -305,7 +316,8 @@ def _schema_tokens(tools: Sequence[Any]) -> int:
     return prompt_tokens("", schemas) - 2 * 4
 
 
-def _tokens(request: ModelRequest) -> int:
+def _tokens(request: ModelRequest, schemas: int) -> int:
+    """The request's prompt tokens; ``schemas``: its tools' definitions, when it has tools."""
     system = request.system_message.text if request.system_message is not None else ""
     parts = []
     for message in request.messages:
@@ -313,11 +325,11 @@ def _tokens(request: ModelRequest) -> int:
         if isinstance(message, AIMessage) and message.tool_calls:
             parts.append(json.dumps(message.tool_calls, default=str))
     messages = prompt_tokens(system, "\n".join(parts)) + 4 * max(len(request.messages) - 1, 0)
-    return messages + _schema_tokens(request.tools)
+    return messages + (schemas if request.tools else 0)
 
 
 def _within_bounds(
-    reply: AgentReply, budget: int, max_steps: int, prices: tuple[float, float]
+    reply: AgentReply, budget: int, max_steps: int, answerer: ModelAnswerer, schemas: int
 ) -> Any:
     """Every model call within the token budget (the oldest tool results cut first, then
     tools taken away), the last allowed call without tools."""
@@ -330,7 +342,7 @@ def _within_bounds(
         if reply.steps >= max_steps:
             request = request.override(tools=[])
         messages = list(request.messages)
-        tokens = _tokens(request)
+        tokens = _tokens(request, schemas)
         # the results of earlier steps go, the largest first (an error of a line saves
         # nothing); the latest step's are what the model is to read now, and stay
         latest = max((at for at, m in enumerate(messages) if isinstance(m, AIMessage)), default=0)
@@ -345,34 +357,25 @@ def _within_bounds(
             if isinstance(message, ToolMessage) and message.content != LEFT_OUT:
                 messages[at] = ToolMessage(LEFT_OUT, tool_call_id=message.tool_call_id)
                 request = request.override(messages=messages)
-                tokens = _tokens(request)
+                tokens = _tokens(request, schemas)
         if tokens > budget and request.tools:
             request = request.override(tools=[])
         reply.prompt_tokens.append(tokens)
-        try:
-            response = handler(request)
-        except Exception:
-            record_model_call("answer", "error")
-            raise
+        response, prompt, completion = recorded_answer_call(
+            answerer.model,
+            answerer.prices,
+            lambda: handler(request),
+            lambda response: message_usage(response.result),
+        )
         for said in response.result:
             if isinstance(said, AIMessage):
                 words = said.content if isinstance(said.content, str) else ""
                 reply.last_words = "" if said.tool_calls else words.strip()
-        prompt, completion = _usage(response)
         reply.usage["prompt_tokens"] += prompt
         reply.usage["completion_tokens"] += completion
-        record_model_call("answer", "ok", prompt, completion, usd_per_million=prices)
         return response
 
     return bounded
-
-
-def _usage(response: ModelResponse) -> tuple[int, int]:
-    for message in response.result:
-        if isinstance(message, AIMessage) and message.usage_metadata:
-            metadata = message.usage_metadata
-            return int(metadata.get("input_tokens", 0)), int(metadata.get("output_tokens", 0))
-    return 0, 0
 
 
 def _tool_errors(reply: AgentReply) -> Any:

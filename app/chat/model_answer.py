@@ -7,9 +7,9 @@ not fail the turn: the caller falls back to the facts written out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -23,6 +23,7 @@ from app.telemetry.metrics import record_model_call
 from app.telemetry.tracing import model_call_span, record_usage
 from prompts import prompt_environment, template_version
 
+T = TypeVar("T")
 TEMPLATE = "answer.j2"
 TOKEN_BUDGET = 3000
 """Prompt tokens an answer may use (system and user message, o200k_base)."""
@@ -134,23 +135,47 @@ class ModelAnswerer:
         window: str | None = None,
     ) -> str:
         system, user = self.render(question, history, facts, unresolved, window)
-        with model_call_span("chat", self.model, "answer") as span:
-            try:
-                reply = self._chat.invoke([SystemMessage(system), HumanMessage(user)])
-            except Exception:
-                record_model_call("answer", "error")
-                raise
-            prompt = completion = 0
-            if isinstance(reply, AIMessage) and reply.usage_metadata:
-                prompt = int(reply.usage_metadata.get("input_tokens", 0))
-                completion = int(reply.usage_metadata.get("output_tokens", 0))
-                self.last_usage = {"prompt_tokens": prompt, "completion_tokens": completion}
-            record_usage(span, prompt, completion)
-            record_model_call("answer", "ok", prompt, completion, usd_per_million=self._prices)
+        reply, prompt, completion = recorded_answer_call(
+            self.model,
+            self._prices,
+            lambda: self._chat.invoke([SystemMessage(system), HumanMessage(user)]),
+            lambda reply: message_usage([reply]),
+        )
+        if prompt or completion:
+            self.last_usage = {"prompt_tokens": prompt, "completion_tokens": completion}
         content = reply.content if isinstance(reply.content, str) else str(reply.content)
         if not content.strip():
             raise ValueError("the model answered with nothing")
         return content.strip()
+
+
+def message_usage(messages: Sequence[Any]) -> tuple[int, int]:
+    """Prompt and completion tokens the first model reply among ``messages`` reports."""
+    for message in messages:
+        if isinstance(message, AIMessage) and message.usage_metadata:
+            metadata = message.usage_metadata
+            return int(metadata.get("input_tokens", 0)), int(metadata.get("output_tokens", 0))
+    return 0, 0
+
+
+def recorded_answer_call(
+    model: str,
+    prices: tuple[float, float],
+    call: Callable[[], T],
+    usage_of: Callable[[T], tuple[int, int]],
+) -> tuple[T, int, int]:
+    """One model call of an answer, traced and counted (Spanwise's own telemetry), with
+    the tokens it used: the one-shot answer and every step of the agent go through it."""
+    with model_call_span("chat", model, "answer") as span:
+        try:
+            result = call()
+        except Exception:
+            record_model_call("answer", "error")
+            raise
+        prompt, completion = usage_of(result)
+        record_usage(span, prompt, completion)
+        record_model_call("answer", "ok", prompt, completion, usd_per_million=prices)
+    return result, prompt, completion
 
 
 SECTIONS_BY_INTENT: dict[Intent, tuple[str, ...]] = {
