@@ -216,48 +216,29 @@ def duration_histogram(
 
 def error_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
     """The share of erroring spans in each time bucket."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    chart = Chart("Error rate", WIDTH, HEIGHT, LEFT, TOP, plot_w, plot_h)
     if not buckets:
-        return _with_note(chart, "no timeline stored for this pattern")
+        return _bars_over_time("Error rate", buckets, width_s, [], "", [])
     spans = sum(b.count for b in buckets)
     errors = sum(b.errors for b in buckets)
-    highest = max((b.errors / b.count for b in buckets if b.count), default=0.0)
-    y_max, y_ticks = _linear_ticks(max(highest * 100, 1.0))
-    start, end = buckets[0].start_s, buckets[-1].start_s + width_s
-    x_of, x_ticks = _time_axis(start, end, plot_w)
-    bars = []
-    for bucket in buckets:
-        rate = bucket.errors / bucket.count if bucket.count else 0.0
-        height = rate * 100 / y_max * plot_h
-        x = x_of(bucket.start_s)
-        bars.append(
-            Bar(
-                x + 0.5,
-                TOP + plot_h - height,
-                max(x_of(bucket.start_s + width_s) - x - 1, 1),
-                height,
-                f"{_clock(bucket.start_s)} UTC: {bucket.errors:,} of {bucket.count:,} spans "
-                f"failed ({format_percent(rate)})",
-                flagged=bucket.errors > 0,
-            )
-        )
+    rates = [b.errors / b.count if b.count else 0.0 for b in buckets]
     note = (
         f"no errors in {spans:,} spans"
         if not errors
         else f"{errors:,} errors in {spans:,} spans ({format_percent(errors / spans)})"
     )
-    return Chart(
+    return _bars_over_time(
         "Error rate",
-        WIDTH,
-        HEIGHT,
-        LEFT,
-        TOP,
-        plot_w,
-        plot_h,
-        bars=bars,
-        x_ticks=x_ticks,
-        y_ticks=[Tick(TOP + plot_h - v / y_max * plot_h, f"{v:g}%") for v in y_ticks],
+        buckets,
+        width_s,
+        [rate * 100 for rate in rates],
+        "{:g}%",
+        [
+            f"{_clock(b.start_s)} UTC: {b.errors:,} of {b.count:,} spans failed "
+            f"({format_percent(rate)})"
+            for b, rate in zip(buckets, rates, strict=True)
+        ],
+        floor=1.0,
+        flagged=[b.errors > 0 for b in buckets],
         note=f"{note}; {_width(width_s)} buckets",
     )
 
@@ -265,17 +246,45 @@ def error_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
 def request_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart:
     """Spans per minute in each time bucket: how busy it was, beside how slow and how
     often failing."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    chart = Chart("Request rate", WIDTH, HEIGHT, LEFT, TOP, plot_w, plot_h)
-    if not buckets:
-        return _with_note(chart, "no timeline stored for this pattern")
     per_minute = [b.count * 60 / width_s for b in buckets]
-    y_max, y_ticks = _linear_ticks(max(per_minute))
+    return _bars_over_time(
+        "Request rate",
+        buckets,
+        width_s,
+        per_minute,
+        "{:g}/min",
+        [
+            f"{_clock(b.start_s)} UTC: {b.count:,} spans ({rate:,.3g}/min)"
+            for b, rate in zip(buckets, per_minute, strict=True)
+        ],
+        note=f"{sum(b.count for b in buckets):,} spans; per minute, {_width(width_s)} buckets",
+    )
+
+
+def _bars_over_time(
+    title: str,
+    buckets: Sequence[TimeBucket],
+    width_s: int,
+    values: Sequence[float],
+    tick: str,
+    labels: Sequence[str],
+    *,
+    floor: float = 0.0,
+    flagged: Sequence[bool] = (),
+    note: str = "",
+) -> Chart:
+    """A bar per time bucket of ``values``, its height from 0 to a round top (at least
+    ``floor``), ``labels`` as the bars' titles and ``tick`` formatting the y axis."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    if not buckets:
+        chart = Chart(title, WIDTH, HEIGHT, LEFT, TOP, plot_w, plot_h)
+        return _with_note(chart, "no timeline stored for this pattern")
+    y_max, y_ticks = _linear_ticks(max(max(values), floor))
     start, end = buckets[0].start_s, buckets[-1].start_s + width_s
     x_of, x_ticks = _time_axis(start, end, plot_w)
     bars = []
-    for bucket, rate in zip(buckets, per_minute, strict=True):
-        height = rate / y_max * plot_h
+    for number, (bucket, value) in enumerate(zip(buckets, values, strict=True)):
+        height = value / y_max * plot_h
         x = x_of(bucket.start_s)
         bars.append(
             Bar(
@@ -283,12 +292,12 @@ def request_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart
                 TOP + plot_h - height,
                 max(x_of(bucket.start_s + width_s) - x - 1, 1),
                 height,
-                f"{_clock(bucket.start_s)} UTC: {bucket.count:,} spans ({rate:,.3g}/min)",
+                labels[number],
+                flagged=bool(flagged) and flagged[number],
             )
         )
-    spans = sum(b.count for b in buckets)
     return Chart(
-        "Request rate",
+        title,
         WIDTH,
         HEIGHT,
         LEFT,
@@ -297,8 +306,8 @@ def request_rate_over_time(buckets: Sequence[TimeBucket], width_s: int) -> Chart
         plot_h,
         bars=bars,
         x_ticks=x_ticks,
-        y_ticks=[Tick(TOP + plot_h - v / y_max * plot_h, f"{v:g}/min") for v in y_ticks],
-        note=f"{spans:,} spans; per minute, {_width(width_s)} buckets",
+        y_ticks=[Tick(TOP + plot_h - v / y_max * plot_h, tick.format(v)) for v in y_ticks],
+        note=note,
     )
 
 
