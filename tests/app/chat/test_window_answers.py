@@ -19,6 +19,7 @@ from app.discovery.run import DiscoveryRun
 from app.discovery.store import PatternStore
 from app.sample.unfamiliar.generator import UnfamiliarConfig, generate_traces
 from connectors.spans import Span
+from tests.pattern_spans import spans_of
 
 END_S = 1_791_016_823  # 2026-10-03 08:40:23 UTC: early in its two-minute bucket
 SPREAD_S = 3 * 3600
@@ -62,17 +63,6 @@ def _busiest(world: World) -> SpanPattern:
         store.close()
 
 
-def _spans_of(pattern: SpanPattern, spans: list[Span], start_s: int, end_s: int) -> list[Span]:
-    return [
-        span
-        for span in spans
-        if span.service_name == pattern.service
-        and span.kind.label == pattern.span_kind
-        and pattern.matches(span)
-        and start_s <= span.start_unix_nano // 10**9 < end_s
-    ]
-
-
 def _clock(unix_s: int) -> str:
     return datetime.fromtimestamp(unix_s, UTC).strftime("%H:%M")
 
@@ -98,7 +88,7 @@ def test_a_window_of_clock_times_moves_to_the_latest_day_with_spans_and_counts_t
     asked = start_s - start_s % 60
     assert (answer.window["start_unix_s"], answer.window["end_unix_s"]) == (asked, asked + 1800)
     numbers = _window_of(answer)["in_window"]
-    truth = _spans_of(pattern, world.spans, numbers["start_unix_s"], numbers["end_unix_s"])
+    truth = spans_of(pattern, world.spans, numbers["start_unix_s"], numbers["end_unix_s"])
     assert numbers["spans"] == len(truth) > 0
     assert numbers["errors"] == sum(span.is_error for span in truth)
     durations = sorted(span.duration_ms for span in truth)
@@ -140,7 +130,7 @@ def test_a_relative_window_after_the_newest_span_moves_to_the_newest_stretch_and
     assert "newest 30 minutes with spans" in answer.answer
     # the newest bucket counts whole, though its middle may lie past the window's end
     numbers = _window_of(answer)["in_window"]
-    assert numbers["spans"] == len(_spans_of(pattern, world.spans, numbers["start_unix_s"], NOW))
+    assert numbers["spans"] == len(spans_of(pattern, world.spans, numbers["start_unix_s"], NOW))
 
 
 def test_yesterday_is_the_whole_day_before_the_clocks(world: World, tmp_path: Path) -> None:
@@ -153,7 +143,7 @@ def test_yesterday_is_the_whole_day_before_the_clocks(world: World, tmp_path: Pa
     assert answer.window["end_unix_s"] - answer.window["start_unix_s"] == 86_400
     assert "–24:00 UTC" in answer.answer.splitlines()[0]
     numbers = _window_of(answer)["in_window"]
-    truth = _spans_of(pattern, world.spans, midnight_after - 86_400, midnight_after)
+    truth = spans_of(pattern, world.spans, midnight_after - 86_400, midnight_after)
     assert numbers["spans"] == len(truth)
 
 

@@ -22,6 +22,7 @@ from app.facts.window_facts import changes
 from app.sample import faults_by_name
 from app.sample.unfamiliar.generator import UnfamiliarConfig, generate_traces
 from connectors.spans import Span
+from tests.pattern_spans import spans_of
 
 FAULTS = faults_by_name(["provider_5xx_burst", "deploy_latency_shift", "noisy_health_check"])
 NOW = 1_796_680_800  # 2026-12-07 22:00 UTC, two weeks after the sample's spans
@@ -72,17 +73,6 @@ def _pattern(world: World, name: str) -> SpanPattern:
         store.close()
 
 
-def _in(pattern: SpanPattern, spans: list[Span], start_s: int, end_s: int) -> list[Span]:
-    return [
-        span
-        for span in spans
-        if span.service_name == pattern.service
-        and span.kind.label == pattern.span_kind
-        and pattern.matches(span)
-        and start_s <= span.start_unix_nano // 10**9 < end_s
-    ]
-
-
 def _changed(answer: ChatAnswer) -> dict[str, dict]:
     document = answer.facts[0]
     assert document["kind"] == "what_changed"
@@ -101,8 +91,8 @@ def test_a_burst_of_errors_leads_and_its_counts_are_the_spans_own(
     pattern = _pattern(faulty, first)
     window = changed[first]["in_window"]
     before = changed[first]["window_before"]
-    now_spans = _in(pattern, faulty.spans, window["start_unix_s"], window["end_unix_s"])
-    before_spans = _in(pattern, faulty.spans, before["start_unix_s"], before["end_unix_s"])
+    now_spans = spans_of(pattern, faulty.spans, window["start_unix_s"], window["end_unix_s"])
+    before_spans = spans_of(pattern, faulty.spans, before["start_unix_s"], before["end_unix_s"])
     error_change = next(c for c in changed[first]["changes"] if c["measure"] == "error rate")
     assert error_change["errors_after"] == sum(s.is_error for s in now_spans)
     assert error_change["spans_after"] == len(now_spans)
@@ -123,7 +113,7 @@ def test_a_deploy_that_slows_a_route_shows_as_its_p95(faulty: World, service: Ch
     window = facts["in_window"]
     durations = sorted(
         s.duration_ms
-        for s in _in(pattern, faulty.spans, window["start_unix_s"], window["end_unix_s"])
+        for s in spans_of(pattern, faulty.spans, window["start_unix_s"], window["end_unix_s"])
     )
     assert p95["after"] == pytest.approx(durations[int(0.95 * (len(durations) - 1))], rel=0.011)
     assert p95["after"] >= 1.5 * p95["before"]
@@ -145,7 +135,7 @@ def test_noise_is_left_out_and_counted_unless_asked_for(
     healthz = _pattern(faulty, "http_server_frontend_get_api_healthz")
     window = noisy.window
     assert window is not None
-    truth = _in(healthz, faulty.spans, window["start_unix_s"], window["end_unix_s"])
+    truth = spans_of(healthz, faulty.spans, window["start_unix_s"], window["end_unix_s"])
     assert new["http_server_frontend_get_api_healthz"] == len(truth) > 0
     assert "New in the window: " in noisy.answer
 
